@@ -1,0 +1,164 @@
+"""Finding the Things database and opening it read-only, with clear errors.
+
+A fresh read-only connection per operation is cheap (tens of microseconds; see
+``benchmarks/bench_things_reader.py``) and sidesteps sharing sqlite3 connections between the MCP
+layer's worker threads. The schema check runs once per ``ThingsDatabase``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from tools.things.errors import DatabaseNotFoundError, DatabaseUnreadableError, UnsupportedSchemaError
+
+logger = logging.getLogger(__name__)
+
+_GROUP_CONTAINER = "Library/Group Containers/JLMPQHK86H.com.culturedcode.ThingsMac"
+_DATABASE_SUFFIX = "Things Database.thingsdatabase/main.sqlite"
+
+MIN_DATABASE_VERSION = 24
+MAX_KNOWN_DATABASE_VERSION = 26
+
+# Columns the reader relies on; a database lacking any is not one we can read correctly.
+REQUIRED_COLUMNS: Mapping[str, frozenset[str]] = {
+    "TMTask": frozenset(
+        {
+            "uuid",
+            "type",
+            "status",
+            "trashed",
+            "title",
+            "notes",
+            "start",
+            "startDate",
+            "startBucket",
+            "reminderTime",
+            "deadline",
+            "deadlineSuppressionDate",
+            "index",
+            "todayIndex",
+            "area",
+            "project",
+            "heading",
+            "creationDate",
+            "userModificationDate",
+            "stopDate",
+            "rt1_repeatingTemplate",
+            "rt1_recurrenceRule",
+        }
+    ),
+    "TMArea": frozenset({"uuid", "title", "index"}),
+    "TMTag": frozenset({"uuid", "title", "shortcut", "parent", "index"}),
+    "TMTaskTag": frozenset({"tasks", "tags"}),
+    "TMAreaTag": frozenset({"areas", "tags"}),
+    "TMChecklistItem": frozenset({"uuid", "title", "status", "index", "task"}),
+    "TMSettings": frozenset({"uuid", "uriSchemeAuthenticationToken"}),
+    "Meta": frozenset({"key", "value"}),
+}
+
+_VERSION_RE = re.compile(r"<integer>\s*(-?\d+)\s*</integer>")
+
+
+def discover_database_path(home: Path, override: Path | None = None) -> Path:
+    """Where the Things database is: ``override`` if given, else the macOS locations under ``home``.
+
+    Things 3.15.16 and later keep it under a ``ThingsData-*`` folder; older versions one level up.
+    """
+    if override is not None:
+        if not override.is_file():
+            raise DatabaseNotFoundError(f"No Things database at {override}; check the configured path.")
+        return override
+    container = home / _GROUP_CONTAINER
+    candidates = sorted(container.glob(f"ThingsData-*/{_DATABASE_SUFFIX}"))
+    candidates.append(container / _DATABASE_SUFFIX)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DatabaseNotFoundError(
+        f"No Things 3 database found under {container}. Is Things 3 installed and opened once? "
+        "Otherwise configure the database path explicitly."
+    )
+
+
+def _unreadable(path: Path, exc: sqlite3.Error) -> DatabaseUnreadableError:
+    return DatabaseUnreadableError(
+        f"Cannot read the Things database at {path} ({exc}). On macOS, grant Full Disk Access to the "
+        "program running agent-auth (System Settings > Privacy & Security). SQLite also needs to create "
+        "the '-shm' file of a WAL database, so the database's directory must be writable even for "
+        "read-only access; copy the database (with its -wal file) somewhere writable if it is not."
+    )
+
+
+class ThingsDatabase:
+    """A Things database file: opens read-only connections after checking the schema once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._checked = False
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def connect(self) -> sqlite3.Connection:
+        """A new read-only connection in autocommit mode; the caller closes it."""
+        if not self._path.exists():
+            raise DatabaseNotFoundError(f"No Things database at {self._path}; check the configured path.")
+        uri = self._path.absolute().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _unreadable(self._path, exc) from exc
+        try:
+            if not self._checked:
+                with self._lock:
+                    check_schema(conn, self._path)
+                    self._checked = True
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def check_schema(conn: sqlite3.Connection, path: Path) -> int:
+    """Verify tables, columns and ``Meta.databaseVersion``; return the version."""
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _unreadable(path, exc) from exc
+        raise UnsupportedSchemaError(f"{path} is not an SQLite database ({exc}).") from exc
+    for table, required in REQUIRED_COLUMNS.items():
+        if table not in tables:
+            raise UnsupportedSchemaError(f"{path} is not a Things 3 database: table {table} is missing.")
+        present = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        missing = sorted(required - present)
+        if missing:
+            raise UnsupportedSchemaError(
+                f"Unsupported Things database schema: {table} lacks {', '.join(missing)}. "
+                "Update agent-auth to a version that supports this Things release."
+            )
+    row = conn.execute("SELECT value FROM Meta WHERE key = 'databaseVersion'").fetchone()
+    match = _VERSION_RE.search(str(row[0])) if row is not None else None
+    if match is None:
+        raise UnsupportedSchemaError(f"{path} has no Meta.databaseVersion; it is not a Things 3 database.")
+    version = int(match.group(1))
+    if version < MIN_DATABASE_VERSION:
+        raise UnsupportedSchemaError(
+            f"Things database version {version} is older than {MIN_DATABASE_VERSION}; update Things 3."
+        )
+    if version > MAX_KNOWN_DATABASE_VERSION:
+        # Newer Things releases have kept the columns we read; refusing would break users on every
+        # Things update, and the column check above still guards the shape we rely on.
+        logger.warning(
+            "Things database version %d is newer than the versions tested (<= %d)",
+            version,
+            MAX_KNOWN_DATABASE_VERSION,
+        )
+    return version
