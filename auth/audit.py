@@ -1,0 +1,254 @@
+"""The audit log: append-only JSON Lines, HMAC-chained, with a checkpointed head.
+
+Each line is a JSON object with ``seq``, ``ts``, ``event``, event fields, ``prev`` (the previous line's
+MAC) and ``mac`` = HMAC-SHA256(audit key, canonical JSON of the line without ``mac``). Modifying, deleting
+or inserting a line breaks the chain. Truncating the tail is caught by the checkpoint: the sequence
+number and MAC of the newest line are recorded in the token store (``audit_head``) after each token
+operation and periodically for decisions, so a log shorter than its checkpoint fails verification.
+Lines written after the last checkpoint are chained but reported as "not yet checkpointed".
+
+Never put a token, key or passphrase in an entry: callers pass ids, scopes, outcomes and summaries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hmac
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from auth.errors import AuditError
+from auth.fsutil import ensure_private_dir, ensure_private_file
+
+GENESIS = "0" * 64
+
+
+def _canonical(entry: Mapping[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _mac(key: bytes, entry: Mapping[str, Any]) -> str:
+    return hmac.new(key, _canonical(entry), sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    seq: int
+    mac: str
+
+    def to_text(self) -> str:
+        return f"{self.seq}:{self.mac}"
+
+    @classmethod
+    def from_text(cls, text: str) -> AuditHead:
+        seq, _, mac = text.partition(":")
+        return cls(int(seq), mac)
+
+
+HeadStore = Callable[[AuditHead], None]
+
+
+class AuditLog:
+    """Appends chained entries to one file. Safe across threads and (via flock) across processes."""
+
+    def __init__(self, path: Path, key: bytes, *, fsync: bool = False) -> None:
+        self.path = path
+        self._key = key
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        ensure_private_dir(path.parent)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        ensure_private_file(path)
+        self._known_size = -1
+        self._torn = False
+        self._head = AuditHead(0, GENESIS)
+
+    def __repr__(self) -> str:
+        return f"AuditLog(path={str(self.path)!r})"
+
+    @property
+    def head(self) -> AuditHead:
+        return self._head
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _reload_head(self) -> None:
+        """Read the newest complete line's seq and MAC (another process may have appended)."""
+        head = AuditHead(0, GENESIS)
+        with open(self.path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            span = 65536
+            while True:
+                start = max(0, size - span)
+                fh.seek(start)
+                block = fh.read(size - start)
+                lines = block.split(b"\n")[:-1]  # the last piece is empty or torn
+                if start > 0:
+                    lines = lines[1:]  # the first piece may be a partial line
+                lines = [ln for ln in lines if ln.strip()]
+                if lines or start == 0:
+                    break
+                span *= 4
+        for raw in reversed(lines):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                last = json.loads(raw)
+                head = AuditHead(int(last["seq"]), str(last["mac"]))
+                break
+        self._head = head
+        self._known_size = size
+        self._torn = size > 0 and not block.endswith(b"\n")
+
+    def _write_entry(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "seq": self._head.seq + 1,
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "event": event,
+            **fields,
+            "prev": self._head.mac,
+        }
+        entry["mac"] = _mac(self._key, entry)
+        line = _canonical(entry) + b"\n"
+        written = os.write(self._fd, line)
+        if written != len(line):
+            raise OSError(f"short write to the audit log ({written} of {len(line)} bytes)")
+        self._known_size += len(line)
+        self._head = AuditHead(entry["seq"], entry["mac"])
+        return entry
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one entry and return it (with ``seq`` and ``mac``)."""
+        with self._lock:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                try:
+                    if os.fstat(self._fd).st_size != self._known_size:
+                        self._reload_head()
+                    if self._torn:
+                        # A writer died mid-line. Terminate the torn line and say so in the chain, so
+                        # verification reports it instead of silently rolling over it.
+                        os.write(self._fd, b"\n")
+                        self._known_size += 1
+                        self._write_entry("audit_torn_line_recovered", {})
+                        self._torn = False
+                    entry = self._write_entry(event, fields)
+                    if self._fsync:
+                        os.fsync(self._fd)
+                finally:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except OSError as exc:
+                raise AuditError(
+                    f"cannot write the audit log {self.path}: {exc.strerror or exc}; operation refused"
+                ) from None
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):  # a listener must never break auditing
+                listener(entry)
+        return entry
+
+    def sync(self) -> None:
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    entries: int
+    checkpoint: AuditHead | None
+    first_bad_line: int | None = None
+    reason: str | None = None
+    unanchored_entries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoint_seq": self.checkpoint.seq if self.checkpoint else None,
+            "first_bad_line": self.first_bad_line,
+            "reason": self.reason,
+            "unanchored_entries": self.unanchored_entries,
+            "notes": self.notes,
+        }
+
+
+def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyReport:
+    """Check the chain line by line and against the checkpointed head."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    lines = data.split(b"\n")
+    torn = lines[-1] != b""
+    body = lines if torn else lines[:-1]
+    prev = GENESIS
+    seq = 0
+    notes: list[str] = []
+    for number, raw in enumerate(body, start=1):
+        is_last = number == len(body)
+        try:
+            entry = json.loads(raw)
+            mac = entry.pop("mac")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            if not is_last and _is_recovery(body[number], prev):
+                notes.append(f"line {number} is a torn write (a crash mid-line), recorded by the next entry")
+                continue
+            if is_last and torn:
+                break
+            return VerifyReport(False, number - 1, checkpoint, number, "unparseable line", notes=notes)
+        if entry.get("prev") != prev or entry.get("seq") != seq + 1:
+            return VerifyReport(False, number - 1, checkpoint, number, "chain broken (line removed or inserted)")
+        if not hmac.compare_digest(_mac(key, entry), str(mac)):
+            return VerifyReport(False, number - 1, checkpoint, number, "MAC mismatch (line modified)")
+        prev, seq = str(mac), int(entry["seq"])
+    if torn:
+        notes.append(f"line {len(body)} is torn (the writer stopped mid-line); it is not counted")
+    report = VerifyReport(True, seq, checkpoint, notes=notes)
+    if checkpoint is not None and checkpoint.seq > 0:
+        if seq < checkpoint.seq:
+            report.ok = False
+            report.first_bad_line = seq + 1
+            report.reason = f"log truncated: the checkpoint records {checkpoint.seq} entries, the file has {seq}"
+            return report
+        anchored_mac = _mac_of_seq(body, checkpoint.seq)
+        if anchored_mac != checkpoint.mac:
+            report.ok = False
+            report.first_bad_line = checkpoint.seq
+            report.reason = "log rewritten: the entry at the checkpoint does not match the recorded MAC"
+            return report
+        report.unanchored_entries = seq - checkpoint.seq
+        if report.unanchored_entries:
+            report.notes.append(f"{report.unanchored_entries} newest entries are chained but not yet checkpointed")
+    elif seq > 0:
+        report.notes.append("no checkpoint recorded in the token store; tail truncation cannot be ruled out")
+    return report
+
+
+def _is_recovery(raw: bytes, prev: str) -> bool:
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        entry = json.loads(raw)
+        return bool(entry.get("event") == "audit_torn_line_recovered" and entry.get("prev") == prev)
+    return False
+
+
+def _mac_of_seq(body: list[bytes], seq: int) -> str | None:
+    for raw in body:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            entry = json.loads(raw)
+            if entry.get("seq") == seq:
+                return str(entry.get("mac"))
+    return None

@@ -1,0 +1,115 @@
+"""The application object shared by commands: settings, output mode, lazily opened services."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from auth.authority import Authority
+from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
+from mcp_server.admin_ops import TokenAdmin
+from mcp_server.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("agent_auth")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_STORE = 4
+EXIT_UNREACHABLE = 5
+
+EXIT_CODES_HELP = """exit codes:
+  0  success
+  1  the operation was refused or a check failed (e.g. a tampered audit log)
+  2  usage error, bad input, or a check that could not run
+  3  not found (e.g. an unknown family id)
+  4  keys or token store unusable (missing keys, wrong keys, unreadable files)
+  5  the daemon is not reachable
+"""
+
+
+class UserError(Exception):
+    """An error to report to the person at the terminal, with a hint and an exit code."""
+
+    def __init__(self, message: str, *, code: str, exit_code: int = EXIT_FAILED, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.exit_code = exit_code
+        self.hint = hint
+
+
+def exit_code_for(error: AuthError) -> int:
+    if isinstance(error, FamilyNotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, KeyStoreError | StoreError):
+        return EXIT_STORE
+    if isinstance(error, ValueError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+@dataclass
+class Application:
+    json_output: bool = False
+    _settings: Settings | None = None
+    _authority: Authority | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        return self._settings
+
+    def authority(self) -> Authority:
+        if self._authority is None:
+            from auth.bootstrap import StorePaths, open_authority
+            from auth.keys import select_key_store
+
+            s = self.settings
+            key_store = select_key_store(s.key_store, s.key_file_path)
+            self._authority = open_authority(
+                StorePaths(s.database_path, s.audit_log_path), key_store, audit_fsync=s.audit_fsync
+            )
+        return self._authority
+
+    def admin(self) -> TokenAdmin:
+        """Token administration: the running daemon's admin socket, or the store directly."""
+        from mcp_server.admin_ops import LocalAdmin
+
+        return LocalAdmin(self.authority(), actor="cli")
+
+    def close(self) -> None:
+        if self._authority is not None:
+            self._authority.audit.close()
+            self._authority.db.dispose()
+            self._authority = None
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    def emit(self, payload: Any, text: str | None = None) -> None:
+        """Print a result: JSON in --json mode, otherwise the human text."""
+        if self.json_output:
+            sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        elif text is not None:
+            sys.stdout.write(text.rstrip("\n") + "\n")
+
+    def fail(self, error: UserError) -> NoReturn:
+        if self.json_output:
+            body = {"error": {"code": error.code, "message": error.message, "hint": error.hint}}
+            sys.stderr.write(json.dumps(body) + "\n")
+        else:
+            sys.stderr.write(f"agent-auth: error: {error.message}\n")
+            if error.hint:
+                sys.stderr.write(f"hint: {error.hint}\n")
+        raise SystemExit(error.exit_code)

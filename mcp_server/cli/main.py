@@ -1,0 +1,75 @@
+"""Entry point of the ``agent-auth`` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import logging
+import sys
+from collections.abc import Sequence
+
+from auth.errors import AuthError
+from mcp_server.cli import audit_cmds, token_cmds
+from mcp_server.cli.app import EXIT_CODES_HELP, EXIT_USAGE, Application, UserError, exit_code_for
+
+ENV_HELP = """environment:
+  XDG_DATA_HOME, XDG_STATE_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR   where state lives (isolate a run by
+                                     pointing them at a temporary directory)
+  AGENT_AUTH_CONFIG                  config file (default $XDG_CONFIG_HOME/agent-auth/config.toml)
+  AGENT_AUTH_KEY_STORE               auto | keyring | file (default auto)
+  AGENT_AUTH_<SETTING>               any setting of the config file, e.g. AGENT_AUTH_PORT=9100
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON (stable shapes)")
+    parser = argparse.ArgumentParser(
+        prog="agent-auth",
+        description="agent-auth: scoped, human-approved access for AI agents to your own applications.",
+        epilog=ENV_HELP + "\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"agent-auth {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    token_cmds.register(sub, common)
+    audit_cmds.register(sub, common)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("agent-auth")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="agent-auth: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    app = Application(json_output=bool(getattr(args, "json", False)))
+    try:
+        return int(args.handler(app, args))
+    except UserError as exc:
+        app.fail(exc)
+    except AuthError as exc:
+        if exc.detail:
+            logging.getLogger("agent_auth").debug("detail: %s", exc.detail)
+        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
+    except KeyboardInterrupt:
+        sys.stderr.write("agent-auth: interrupted\n")
+        return 130
+    finally:
+        app.close()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""``agent-auth token …``: the token family lifecycle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS
+from auth.scopes import parse_scope_spec, parse_scope_specs, parse_tier, validate_scope
+from mcp_server.cli import format as fmt
+from mcp_server.cli.app import Application
+
+SECRET_WARNING = (
+    "These tokens are shown once and are not stored in readable form. Keep them secret: anyone holding "
+    "them can act with these scopes until they expire or the family is revoked."
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    token = sub.add_parser(
+        "token",
+        help="create, inspect, change, revoke and rotate token families",
+        description="Manage token families (an access/refresh token pair with scopes).",
+    )
+    tsub = token.add_subparsers(dest="token_command", required=True, metavar="COMMAND")
+
+    create = tsub.add_parser(
+        "create",
+        parents=[common],
+        help="create a token family and print its tokens once",
+        description="Create a token family. A scope without '=tier' is 'allow' (as in the seed). Tiers: "
+        "allow (runs at once), prompt (a person approves each use), deny (the tool is hidden).",
+        epilog="example: agent-auth token create --scope things:read=allow --scope things:write=prompt "
+        "--label laptop-claude",
+    )
+    create.add_argument(
+        "--scope",
+        "-s",
+        action="append",
+        required=True,
+        metavar="SCOPE[=TIER]",
+        help="a scope such as things:read or gpg:sign=prompt (repeatable)",
+    )
+    create.add_argument("--label", "-l", help="a name to recognise the family by (shown in approvals)")
+    create.add_argument(
+        "--access-ttl",
+        type=int,
+        default=DEFAULT_ACCESS_TTL_SECONDS,
+        metavar="SECONDS",
+        help=f"access token lifetime (default {DEFAULT_ACCESS_TTL_SECONDS})",
+    )
+    create.add_argument(
+        "--refresh-ttl",
+        type=int,
+        default=DEFAULT_REFRESH_TTL_SECONDS,
+        metavar="SECONDS",
+        help=f"refresh token lifetime (default {DEFAULT_REFRESH_TTL_SECONDS})",
+    )
+    create.set_defaults(handler=cmd_create)
+
+    lst = tsub.add_parser(
+        "list",
+        parents=[common],
+        help="list token families",
+        description="List token families with their status and scopes.",
+    )
+    lst.add_argument("--active", action="store_true", help="hide revoked families")
+    lst.set_defaults(handler=cmd_list)
+
+    show = tsub.add_parser(
+        "show",
+        parents=[common],
+        help="show one family",
+        description="Show a family: scopes with tiers, label, times, expiry of the current pair.",
+    )
+    show.add_argument("family_id", metavar="FAMILY")
+    show.set_defaults(handler=cmd_show)
+
+    modify = tsub.add_parser(
+        "modify",
+        parents=[common],
+        help="add/remove scopes or change tiers (applies on the next check)",
+        description="Change a family's scopes. Takes effect on the next check; no tokens are reissued.",
+    )
+    modify.add_argument("family_id", metavar="FAMILY")
+    modify.add_argument("--add-scope", action="append", default=[], metavar="SCOPE[=TIER]")
+    modify.add_argument("--remove-scope", action="append", default=[], metavar="SCOPE")
+    modify.add_argument("--set-tier", action="append", default=[], metavar="SCOPE=TIER")
+    modify.set_defaults(handler=cmd_modify)
+
+    revoke = tsub.add_parser(
+        "revoke",
+        parents=[common],
+        help="revoke a family and all its tokens (idempotent)",
+        description="Revoke a family: its access and refresh tokens stop working at once.",
+    )
+    revoke.add_argument("family_id", metavar="FAMILY")
+    revoke.set_defaults(handler=cmd_revoke)
+
+    rotate = tsub.add_parser(
+        "rotate",
+        parents=[common],
+        help="replace a family with a new one (same scopes), revoking the old",
+        description="Create a new family with the same scopes, label and TTLs and revoke the old one, atomically.",
+    )
+    rotate.add_argument("family_id", metavar="FAMILY")
+    rotate.set_defaults(handler=cmd_rotate)
+
+
+def _print_issued(app: Application, issued_json: dict[str, object], title: str) -> None:
+    text = "\n".join(
+        [
+            title,
+            f"family         {issued_json['family_id']}",
+            f"label          {issued_json['label'] or '-'}",
+            f"access token   {issued_json['access_token']}",
+            f"refresh token  {issued_json['refresh_token']}",
+            f"expires in     {issued_json['expires_in']}s (access)",
+        ]
+    )
+    app.emit(issued_json, text)
+    if not app.json_output:
+        sys.stderr.write(f"warning: {SECRET_WARNING}\n")
+
+
+def cmd_create(app: Application, args: argparse.Namespace) -> int:
+    scopes = parse_scope_specs(args.scope)
+    admin = app.admin()
+    issued = admin.create_family(scopes, args.label, args.access_ttl, args.refresh_ttl)
+    _print_issued(app, issued, "created token family")
+    return 0
+
+
+def cmd_list(app: Application, args: argparse.Namespace) -> int:
+    families = app.admin().list_families()
+    if args.active:
+        families = [f for f in families if not f["revoked"]]
+    rows = [
+        [
+            f["family_id"],
+            f["label"] or "-",
+            f["status"],
+            fmt.when(f["created_at"]),
+            fmt.when(f["last_used_at"]),
+            ", ".join(f"{k}={v}" for k, v in f["scopes"].items()),
+        ]
+        for f in families
+    ]
+    text = (
+        fmt.table(rows, ["FAMILY", "LABEL", "STATUS", "CREATED", "LAST USED", "SCOPES"])
+        if rows
+        else ("no token families yet; create one with: agent-auth token create --scope things:read")
+    )
+    app.emit({"families": families}, text)
+    return 0
+
+
+def cmd_show(app: Application, args: argparse.Namespace) -> int:
+    info = app.admin().show_family(args.family_id)
+    app.emit(info, fmt.family_detail_json(info))
+    return 0
+
+
+def cmd_modify(app: Application, args: argparse.Namespace) -> int:
+    add = dict(parse_scope_spec(s) for s in args.add_scope)
+    remove = [validate_scope(s) for s in args.remove_scope]
+    set_tiers = {}
+    for spec in args.set_tier:
+        name, sep, tier = spec.partition("=")
+        if not sep:
+            from auth.errors import InvalidScopeError
+
+            raise InvalidScopeError(f"--set-tier needs SCOPE=TIER, got {spec!r}")
+        set_tiers[validate_scope(name)] = parse_tier(tier)
+    info = app.admin().modify_family(args.family_id, add, remove, set_tiers)
+    app.emit(info, "modified; takes effect on the next check\n" + fmt.family_detail_json(info))
+    return 0
+
+
+def cmd_revoke(app: Application, args: argparse.Namespace) -> int:
+    info = app.admin().revoke_family(args.family_id)
+    app.emit(info, f"family {info['family_id']} is revoked; its tokens no longer work")
+    return 0
+
+
+def cmd_rotate(app: Application, args: argparse.Namespace) -> int:
+    issued = app.admin().rotate_family(args.family_id)
+    _print_issued(app, issued, f"rotated: family {args.family_id} is revoked; its replacement:")
+    return 0

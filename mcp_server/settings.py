@@ -1,0 +1,198 @@
+"""Settings: one typed object from defaults, the config file and ``AGENT_AUTH_*`` environment variables.
+
+Precedence: environment over config file over defaults. The config file is TOML at
+``$XDG_CONFIG_HOME/agent-auth/config.toml`` (or ``AGENT_AUTH_CONFIG``). An unknown key or a value of the
+wrong type is an error that names the key. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auth.keys import KeyStoreKind
+
+ENV_PREFIX = "AGENT_AUTH_"
+
+
+class SettingsError(Exception):
+    code = "invalid_settings"
+
+
+def _xdg(env: Mapping[str, str], name: str, fallback: str) -> Path:
+    value = env.get(name)
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / fallback
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    state_dir: Path
+    config_dir: Path
+    runtime_dir: Path
+    key_store: KeyStoreKind = KeyStoreKind.AUTO
+    host: str = "127.0.0.1"
+    port: int = 9100
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    approval_timeout_seconds: float = 60.0
+    max_pending_approvals_per_family: int = 5
+    rate_limit_per_minute: int = 600
+    notification_plugin_url: str | None = None
+    notification_timeout_seconds: float = 65.0
+    management_endpoints_enabled: bool = False
+    reissue_by_family_id_enabled: bool = False
+    audit_fsync: bool = False
+    shutdown_grace_seconds: float = 10.0
+    gpg_allowed_keys: tuple[str, ...] = ()
+    gpg_home: Path | None = None
+    gpg_binary: str = "gpg"
+    things_database: Path | None = None
+    log_level: str = "info"
+    config_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "tokens.db"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.state_dir / "audit.log"
+
+    @property
+    def key_file_path(self) -> Path:
+        return self.config_dir / "keys" / "keys.json"
+
+    @property
+    def admin_socket_path(self) -> Path:
+        return self.runtime_dir / "admin.sock"
+
+    @property
+    def daemon_state_path(self) -> Path:
+        return self.runtime_dir / "daemon.json"
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.config_dir / "credentials.json"
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+_SETTABLE = {f.name: f for f in dataclasses.fields(Settings) if f.name != "config_file"}
+
+
+def _coerce(name: str, hint: Any, value: Any, from_env: bool) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (from_env and value == ""):
+            return None
+        return _coerce(name, args[0], value, from_env)
+    if origin is tuple:
+        items = [s.strip() for s in value.split(",") if s.strip()] if from_env and isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise SettingsError(f"setting {name!r} must be a list of strings")
+        return tuple(items)
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if (
+                from_env
+                and isinstance(value, str)
+                and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}
+            ):
+                return value.lower() in {"1", "true", "yes", "on"}
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int) or from_env:
+                return int(value)
+            raise ValueError
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int | float) or from_env:
+                return float(value)
+            raise ValueError
+        if hint is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if hint is Path:
+            if not isinstance(value, str) or not value:
+                raise ValueError
+            return Path(value).expanduser()
+        if hint is KeyStoreKind:
+            return KeyStoreKind(value)
+    except ValueError:
+        raise SettingsError(f"setting {name!r} has an invalid value {value!r} (expected {_describe(hint)})") from None
+    raise SettingsError(f"setting {name!r} has an unsupported type")
+
+
+def _describe(hint: Any) -> str:
+    if hint is KeyStoreKind:
+        return "one of " + ", ".join(k.value for k in KeyStoreKind)
+    return getattr(hint, "__name__", str(hint))
+
+
+def load_settings(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    config_dir = _xdg(env, "XDG_CONFIG_HOME", ".config") / "agent-auth"
+    state_dir = _xdg(env, "XDG_STATE_HOME", ".local/state") / "agent-auth"
+    runtime = env.get("XDG_RUNTIME_DIR")
+    base: dict[str, Any] = {
+        "data_dir": _xdg(env, "XDG_DATA_HOME", ".local/share") / "agent-auth",
+        "state_dir": state_dir,
+        "config_dir": config_dir,
+        "runtime_dir": Path(runtime) / "agent-auth" if runtime and os.path.isabs(runtime) else state_dir / "run",
+    }
+    hints = typing.get_type_hints(Settings)
+    config_path = Path(env[f"{ENV_PREFIX}CONFIG"]) if env.get(f"{ENV_PREFIX}CONFIG") else config_dir / "config.toml"
+    values: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read the config file {config_path}: {exc}") from None
+        for key, value in data.items():
+            if key not in _SETTABLE:
+                raise SettingsError(f"unknown setting {key!r} in {config_path}; known: {', '.join(sorted(_SETTABLE))}")
+            values[key] = _coerce(key, hints[key], value, from_env=False)
+    for key in _SETTABLE:
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in env:
+            values[key] = _coerce(env_name, hints[key], env[env_name], from_env=True)
+    for key, value in (overrides or {}).items():
+        if key not in _SETTABLE:
+            raise SettingsError(f"unknown setting {key!r}")
+        if value is not None:
+            values[key] = value
+    merged = {**base, **values}
+    settings = Settings(**merged, config_file=config_path if config_path.exists() else None)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise SettingsError("tls_cert and tls_key must be set together (or neither); TLS is half-configured")
+    if not 0 <= settings.port <= 65535:
+        raise SettingsError(f"setting 'port' must be 0-65535, not {settings.port}")
+    if settings.approval_timeout_seconds <= 0 or settings.rate_limit_per_minute <= 0:
+        raise SettingsError("approval_timeout_seconds and rate_limit_per_minute must be positive")
+    if settings.max_pending_approvals_per_family < 1:
+        raise SettingsError("max_pending_approvals_per_family must be at least 1")
