@@ -10,7 +10,7 @@ from auth.scopes import parse_scope_spec, parse_scope_specs, parse_tier, validat
 from mcp_server.cli import format as fmt
 from mcp_server.cli.app import Application
 
-SECRET_WARNING = (
+TOKENS_SHOWN_ONCE_NOTICE = (
     "These tokens are shown once and are not stored in readable form. Keep them secret: anyone holding "
     "them can act with these scopes until they expire or the family is revoked."
 )
@@ -120,7 +120,7 @@ def _print_issued(app: Application, issued_json: dict[str, object], title: str) 
     )
     app.emit(issued_json, text)
     if not app.json_output:
-        sys.stderr.write(f"warning: {SECRET_WARNING}\n")
+        sys.stderr.write(f"warning: {TOKENS_SHOWN_ONCE_NOTICE}\n")
 
 
 def cmd_create(app: Application, args: argparse.Namespace) -> int:

@@ -68,8 +68,7 @@ class RateLimitedError(ThingsError):
 
     def __init__(self, retry_after_seconds: float) -> None:
         super().__init__(
-            "Things' URL scheme accepts at most 250 items per 10 seconds; "
-            f"retry in {retry_after_seconds:.1f} s."
+            f"Things' URL scheme accepts at most 250 items per 10 seconds; retry in {retry_after_seconds:.1f} s."
         )
         self.retry_after_seconds = retry_after_seconds
 

@@ -72,12 +72,7 @@ def in_today(row: ListFields, today: int) -> bool:
         return True
     if row.start == START_SOMEDAY and row.start_date is not None and row.start_date <= today:
         return True
-    return (
-        row.start_date is None
-        and row.deadline is not None
-        and row.deadline <= today
-        and not row.deadline_suppressed
-    )
+    return row.start_date is None and row.deadline is not None and row.deadline <= today and not row.deadline_suppressed
 
 
 def classify(row: ListFields, today: int) -> ListId | None:

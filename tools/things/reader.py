@@ -292,9 +292,7 @@ class ThingsReader:
             for row in rows
         ]
 
-    def list_projects(
-        self, f: TodoFilter, *, limit: int | None = None, offset: int | None = None
-    ) -> Page[Project]:
+    def list_projects(self, f: TodoFilter, *, limit: int | None = None, offset: int | None = None) -> Page[Project]:
         lim, off = validation.page_limit(limit), validation.page_offset(offset)
         if f.area_id is not None:
             self._require_exists("TMArea", f.area_id, "area")
@@ -303,9 +301,7 @@ class ThingsReader:
 
     def get_project(self, project_id: str) -> Project:
         require_id(project_id, "id")
-        rows = self._rows(
-            f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ? AND t.type = {TYPE_PROJECT}", (project_id,)
-        )
+        rows = self._rows(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ? AND t.type = {TYPE_PROJECT}", (project_id,))
         if not rows:
             raise NotFoundError("project", project_id)
         return self._projects(rows)[0]
@@ -364,29 +360,21 @@ class ThingsReader:
         return int(kind), int(status), bool(hidden), modified
 
     def task_ids_titled(self, title: str, item_type: int) -> set[str]:
-        return {
-            r[0]
-            for r in self._rows("SELECT uuid FROM TMTask WHERE title = ? AND type = ?", (title, item_type))
-        }
+        return {r[0] for r in self._rows("SELECT uuid FROM TMTask WHERE title = ? AND type = ?", (title, item_type))}
 
     def area_exists(self, area_id: str) -> bool:
         return bool(self._rows("SELECT 1 FROM TMArea WHERE uuid = ?", (area_id,)))
 
     def heading_project(self, heading_id: str) -> str | None:
         """The project a live heading belongs to, or ``None`` if there is no such heading."""
-        rows = self._rows(
-            "SELECT project FROM TMTask WHERE uuid = ? AND type = 2 AND trashed = 0", (heading_id,)
-        )
+        rows = self._rows("SELECT project FROM TMTask WHERE uuid = ? AND type = 2 AND trashed = 0", (heading_id,))
         return rows[0][0] if rows else None
 
     def read_auth_token(self) -> AuthToken | None:
         """The URL-scheme auth token from ``TMSettings``; ``None`` if Things has none configured."""
-        rows = self._rows(
-            "SELECT uriSchemeAuthenticationToken FROM TMSettings WHERE uuid = ?", (SETTINGS_ROW_ID,)
-        )
+        rows = self._rows("SELECT uriSchemeAuthenticationToken FROM TMSettings WHERE uuid = ?", (SETTINGS_ROW_ID,))
         if not rows or not rows[0][0]:
             rows = self._rows(
-                "SELECT uriSchemeAuthenticationToken FROM TMSettings"
-                " WHERE uriSchemeAuthenticationToken != '' LIMIT 1"
+                "SELECT uriSchemeAuthenticationToken FROM TMSettings WHERE uriSchemeAuthenticationToken != '' LIMIT 1"
             )
         return AuthToken(rows[0][0]) if rows and rows[0][0] else None

@@ -195,9 +195,7 @@ class _Builder:
                 "startDate": self.packed(-rng.randint(0, 3)),
                 "startBucket": int(bucket == "evening"),
                 "todayIndex": rng.randint(-500, 500),
-                "reminderTime": encode_reminder_time(time(rng.randint(7, 21), 30))
-                if rng.random() < 0.2
-                else None,
+                "reminderTime": encode_reminder_time(time(rng.randint(7, 21), 30)) if rng.random() < 0.2 else None,
             }
         if bucket == "scheduled_today":
             return {"start": START_SOMEDAY, "startDate": self.packed(-rng.randint(0, 2))}
@@ -376,11 +374,7 @@ def _fixtures(b: _Builder, area_ids: list[str], projects: list[tuple[str, str | 
             trashed=1,
         )
     )
-    b.add(
-        TaskRow(
-            uuid=new_id(rng), title="Task under trashed heading", start=START_ANYTIME, heading=dead_heading
-        )
-    )
+    b.add(TaskRow(uuid=new_id(rng), title="Task under trashed heading", start=START_ANYTIME, heading=dead_heading))
     b.add(TaskRow(uuid=new_id(rng), title="Price the old bike", start=START_ANYTIME, project=live))
     b.add(
         TaskRow(
@@ -455,9 +449,7 @@ def generate(path: Path, *, todos: int = 200, today: date, seed: int = 0) -> Sam
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.things.sample", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tools.things.sample", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="where to write the database (must not exist)")
     parser.add_argument("--todos", type=int, default=200, help="number of to-dos (default 200)")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")

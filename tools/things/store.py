@@ -103,13 +103,9 @@ def insert_areas(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, int]])
     conn.executemany('INSERT INTO TMArea (uuid, title, visible, "index") VALUES (?, ?, 1, ?)', rows)
 
 
-def insert_tags(
-    conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str | None, str | None, int]]
-) -> None:
+def insert_tags(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str | None, str | None, int]]) -> None:
     """Rows of ``(uuid, title, shortcut, parent uuid, index)``."""
-    conn.executemany(
-        'INSERT INTO TMTag (uuid, title, shortcut, parent, "index") VALUES (?, ?, ?, ?, ?)', rows
-    )
+    conn.executemany('INSERT INTO TMTag (uuid, title, shortcut, parent, "index") VALUES (?, ?, ?, ?, ?)', rows)
 
 
 def insert_task_tags(conn: sqlite3.Connection, rows: Iterable[tuple[str, str]]) -> None:
