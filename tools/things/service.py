@@ -1,0 +1,184 @@
+"""``ThingsService``: the Things operations the MCP layer and the REST bridge wrap one to one.
+
+Synchronous by design (the MCP layer calls it from a worker thread). Each call opens a fresh
+read-only connection: opening one costs well under a millisecond, far below the queries themselves
+(see ``benchmarks/bench_things_reader.py``), and no connection is shared between threads. "Today" is
+computed per call from the injected clock in the injected time zone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from datetime import datetime, tzinfo
+from typing import Any
+
+from tools.things.dates import local_today
+from tools.things.errors import InvalidArgumentError, WriteUnavailableError
+from tools.things.models import Area, Page, Project, Tag, Todo, WriteResult
+from tools.things.reader import ThingsReader, TodoFilter
+from tools.things.summaries import summarize
+from tools.things.writes import AddProject, AddTodo, ThingsWriter, UpdateTodo
+
+Connect = Callable[[], sqlite3.Connection]
+Clock = Callable[[], datetime]
+
+
+class ThingsService:
+    """Reads and writes the user's Things; every method returns pydantic models."""
+
+    def __init__(self, connect: Connect, writer: ThingsWriter | None, clock: Clock, tz: tzinfo) -> None:
+        self._connect = connect
+        self._writer = writer
+        self._clock = clock
+        self._tz = tz
+
+    @contextmanager
+    def reader(self) -> Iterator[ThingsReader]:
+        """A reader on a fresh read-only connection, with today's date from the clock."""
+        with closing(self._connect()) as conn:
+            yield ThingsReader(conn, today=local_today(self._clock(), self._tz), tz=self._tz)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def list_todos(
+        self,
+        *,
+        list: str | None = None,
+        project_id: str | None = None,
+        area_id: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Page[Todo]:
+        f = TodoFilter.parse(list=list, project_id=project_id, area_id=area_id, tag=tag, status=status, query=query)
+        with self.reader() as r:
+            return r.list_todos(f, limit=limit, offset=offset)
+
+    def get_todo(self, todo_id: str) -> Todo:
+        with self.reader() as r:
+            return r.get_todo(todo_id)
+
+    def list_projects(
+        self,
+        *,
+        area_id: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Page[Project]:
+        f = TodoFilter.parse(area_id=area_id, tag=tag, status=status, query=query)
+        with self.reader() as r:
+            return r.list_projects(f, limit=limit, offset=offset)
+
+    def get_project(self, project_id: str) -> Project:
+        with self.reader() as r:
+            return r.get_project(project_id)
+
+    def list_areas(self) -> list[Area]:
+        with self.reader() as r:
+            return r.list_areas()
+
+    def get_area(self, area_id: str) -> Area:
+        with self.reader() as r:
+            return r.get_area(area_id)
+
+    def list_tags(self) -> list[Tag]:
+        with self.reader() as r:
+            return r.list_tags()
+
+    def search(self, query: str, limit: int | None = None, offset: int | None = None) -> Page[Todo]:
+        """To-dos of any status whose title or notes contain ``query`` (case-insensitive for ASCII)."""
+        if query is None or not str(query).strip():
+            raise InvalidArgumentError("query", "must not be empty")
+        return self.list_todos(query=query, limit=limit, offset=offset)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _require_writer(self) -> ThingsWriter:
+        if self._writer is None:
+            raise WriteUnavailableError("Writes to Things are not configured for this server.")
+        return self._writer
+
+    def add_todo(
+        self,
+        *,
+        title: str,
+        notes: str | None = None,
+        when: str | None = None,
+        deadline: str | None = None,
+        tags: Sequence[str] | None = None,
+        checklist: Sequence[str] | None = None,
+        project_id: str | None = None,
+        area_id: str | None = None,
+        heading_id: str | None = None,
+    ) -> WriteResult:
+        request = AddTodo.parse(
+            title=title,
+            notes=notes,
+            when=when,
+            deadline=deadline,
+            tags=tags,
+            checklist=checklist,
+            project_id=project_id,
+            area_id=area_id,
+            heading_id=heading_id,
+        )
+        return self._require_writer().add_todo(request, self.reader)
+
+    def add_project(
+        self,
+        *,
+        title: str,
+        notes: str | None = None,
+        when: str | None = None,
+        deadline: str | None = None,
+        tags: Sequence[str] | None = None,
+        area_id: str | None = None,
+        todos: Sequence[str] | None = None,
+    ) -> WriteResult:
+        request = AddProject.parse(
+            title=title, notes=notes, when=when, deadline=deadline, tags=tags, area_id=area_id, todos=todos
+        )
+        return self._require_writer().add_project(request, self.reader)
+
+    def update_todo(
+        self,
+        todo_id: str,
+        *,
+        title: str | None = None,
+        append_notes: str | None = None,
+        when: str | None = None,
+        deadline: str | None = None,
+        add_tags: Sequence[str] | None = None,
+        project_id: str | None = None,
+        area_id: str | None = None,
+        heading_id: str | None = None,
+        completed: bool = False,
+        canceled: bool = False,
+    ) -> WriteResult:
+        request = UpdateTodo.parse(
+            todo_id,
+            title=title,
+            append_notes=append_notes,
+            when=when,
+            deadline=deadline,
+            add_tags=add_tags,
+            project_id=project_id,
+            area_id=area_id,
+            heading_id=heading_id,
+            completed=completed,
+            canceled=canceled,
+        )
+        return self._require_writer().update_todo(request, self.reader)
+
+    # -- approval prompts -----------------------------------------------------------------------
+
+    def summarize(self, tool_name: str, args: Mapping[str, Any]) -> str:
+        """A one-line human summary of a call, for the approval prompt; never raises on bad input."""
+        return summarize(tool_name, args)
