@@ -178,7 +178,7 @@ def _ident(value: bytes, what: str) -> Ident:
 
 def _subject(body: bytes) -> str:
     paragraph = body.lstrip(b"\n").split(b"\n\n", 1)[0]
-    return _text(b" ".join(line.strip() for line in paragraph.split(b"\n")), _SUBJECT_LIMIT)
+    return _text(b" ".join(line.strip() for line in paragraph.split(b"\n") if line.strip()), _SUBJECT_LIMIT)
 
 
 def _single(headers: list[_Header], index: int, key: bytes) -> bytes:

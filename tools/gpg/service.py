@@ -16,7 +16,7 @@ from tools.gpg.errors import PayloadTooLargeError
 from tools.gpg.keys import GpgKey
 from tools.gpg.passphrase import NoPassphrases, PassphraseSource
 from tools.gpg.payload import PayloadSummary
-from tools.gpg.policy import CheckedPayload, GpgPolicy, ResolvedKey
+from tools.gpg.policy import CheckedPayload, GpgPolicy, ResolvedKey, validate_key_spec
 from tools.gpg.runner import Notation, RawSignature, RawVerification
 from tools.gpg.summary import summarize_sign
 
@@ -114,6 +114,7 @@ class GpgService:
 
     def prepare_sign(self, key: str, payload: bytes) -> SignPlan:
         """Check key and payload without signing; raises the error a :meth:`sign` would raise."""
+        key = validate_key_spec(key)
         checked = self._policy.check_payload(payload)
         resolved = self._policy.resolve_key(key, self._runner.list_secret_keys())
         summary = summarize_sign(
