@@ -1,0 +1,119 @@
+"""The scope grammar ``app:resource[:action]`` and tier specs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auth.errors import InvalidScopeError, ReservedScopeError
+from auth.scopes import (
+    SCOPE_MAX_LENGTH,
+    Tier,
+    parse_scope_spec,
+    parse_scope_specs,
+    tier_of,
+    validate_scope,
+    validate_scope_map,
+)
+
+PART_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_-"
+parts = st.text(alphabet=PART_ALPHABET, min_size=1, max_size=20)
+valid_scopes = st.lists(parts, min_size=2, max_size=3).map(":".join)
+
+
+def _reference_accepts(scope: str) -> bool:
+    """An independent statement of the grammar."""
+    pieces = scope.split(":")
+    return (
+        len(scope) <= SCOPE_MAX_LENGTH
+        and len(pieces) in (2, 3)
+        and all(piece and set(piece) <= set(PART_ALPHABET) for piece in pieces)
+    )
+
+
+@given(valid_scopes)
+def test_every_scope_in_the_grammar_is_accepted(scope: str) -> None:
+    assert validate_scope(scope) == scope
+
+
+@given(st.lists(parts, min_size=0, max_size=6).filter(lambda p: len(p) not in (2, 3)).map(":".join))
+def test_scopes_with_the_wrong_number_of_parts_are_rejected(scope: str) -> None:
+    with pytest.raises(InvalidScopeError) as excinfo:
+        validate_scope(scope)
+    assert excinfo.value.code == "invalid_scope"
+
+
+@given(
+    st.lists(parts, min_size=2, max_size=3),
+    st.data(),
+    st.characters().filter(lambda c: c not in PART_ALPHABET and c != ":"),
+)
+def test_a_character_outside_the_part_alphabet_is_rejected(pieces: list[str], data: st.DataObject, bad: str) -> None:
+    index = data.draw(st.integers(0, len(pieces) - 1))
+    at = data.draw(st.integers(0, len(pieces[index])))
+    pieces[index] = pieces[index][:at] + bad + pieces[index][at:]
+    with pytest.raises(InvalidScopeError):
+        validate_scope(":".join(pieces))
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab09_-:Z .\n\t/é=")), max_size=12) | st.text(max_size=40))
+def test_scope_validation_agrees_with_the_reference_grammar(candidate: str) -> None:
+    try:
+        validate_scope(candidate)
+    except InvalidScopeError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == _reference_accepts(candidate)
+
+
+def test_overlong_scopes_and_non_strings_are_rejected() -> None:
+    longest = "a:" + "b" * (SCOPE_MAX_LENGTH - 2)
+    assert validate_scope(longest) == longest
+    for bad in [longest + "c", None, 42, b"things:read", ["things", "read"]]:
+        with pytest.raises(InvalidScopeError):
+            validate_scope(bad)
+
+
+@pytest.mark.parametrize("bad", ["Things:read", "things:Read", "things:", ":read", "things::read", "things:read\n"])
+def test_near_misses_are_rejected(bad: str) -> None:
+    with pytest.raises(InvalidScopeError):
+        validate_scope(bad)
+
+
+def test_a_bare_scope_name_means_allow_and_tiers_parse() -> None:
+    assert parse_scope_spec("things:read") == ("things:read", Tier.ALLOW)
+    assert parse_scope_spec("gpg:sign=prompt") == ("gpg:sign", Tier.PROMPT)
+    assert parse_scope_spec("things:write:todo=deny") == ("things:write:todo", Tier.DENY)
+
+
+@pytest.mark.parametrize("spec", ["things:read=maybe", "things:read=", "things:read=ALLOW", "=allow"])
+def test_bad_tier_specs_are_rejected(spec: str) -> None:
+    with pytest.raises(InvalidScopeError) as excinfo:
+        parse_scope_spec(spec)
+    assert excinfo.value.code == "invalid_scope"
+
+
+def test_reserved_scopes_are_refused_unless_allowed() -> None:
+    with pytest.raises(ReservedScopeError) as excinfo:
+        parse_scope_spec("agent-auth:admin")
+    assert excinfo.value.code == "reserved_scope"
+    with pytest.raises(ReservedScopeError):
+        validate_scope_map({"agent-auth:approve": "allow"})
+    assert parse_scope_spec("agent-auth:admin", allow_reserved=True) == ("agent-auth:admin", Tier.ALLOW)
+    assert parse_scope_spec("agent-authx:admin") == ("agent-authx:admin", Tier.ALLOW)
+
+
+def test_the_same_scope_twice_with_different_tiers_is_rejected() -> None:
+    assert parse_scope_specs(["a:b", "a:b=allow"]) == {"a:b": Tier.ALLOW}
+    with pytest.raises(InvalidScopeError):
+        parse_scope_specs(["a:b=allow", "a:b=deny"])
+
+
+def test_matching_is_exact_and_an_absent_scope_is_deny() -> None:
+    scopes = {"things:read": Tier.ALLOW, "gpg:sign": Tier.PROMPT}
+    assert tier_of(scopes, "things:read") is Tier.ALLOW
+    assert tier_of(scopes, "gpg:sign") is Tier.PROMPT
+    assert tier_of(scopes, "things:read:todo") is Tier.DENY
+    assert tier_of(scopes, "things") is Tier.DENY
