@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import create_engine
 
@@ -90,8 +91,11 @@ class Database:
         event.listen(self.engine, "begin", _on_begin)
         try:
             self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the token store {path}: {exc}") from None
+        except (sqlite3.DatabaseError, sa_exc.DatabaseError) as exc:
+            # SQLAlchemy wraps driver errors (e.g. "file is not a database") in its own DatabaseError.
+            self.engine.dispose()
+            reason = exc.orig if isinstance(exc, sa_exc.DatabaseError) else exc
+            raise StoreError(f"cannot open the token store {path}: {reason}") from None
         self.repair_modes()
         self.read_engine: Engine = self.engine.execution_options(readonly=True)
 
@@ -133,8 +137,13 @@ class Database:
             return result
 
     def checkpoint(self) -> None:
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # A checkpoint cannot run inside a transaction, and every SQLAlchemy connection begins one
+        # (see _on_begin), so use the driver connection directly (it is in autocommit mode).
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     def integrity_check(self) -> str:
         with self.engine.connect() as conn:

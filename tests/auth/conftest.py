@@ -6,15 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from auth_test_support import close_authority
 
 from auth.authority import Authority
 from auth.bootstrap import StorePaths, open_authority
 from auth.keys import FileKeyStore
-
-
-def close_authority(authority: Authority) -> None:
-    authority.audit.close()
-    authority.db.dispose()
 
 
 @pytest.fixture
