@@ -53,11 +53,15 @@ class MacUrlOpener:
     def open(self, url: str) -> None:
         if not url.startswith(SCHEME_PREFIX) or _SAFE_URL.fullmatch(url) is None:
             raise WriteUnavailableError("Refusing to open a URL that was not built by the Things URL builder.")
-        if "auth-token=" in url:
-            script = f'open location "{url}"\n'.encode()
-            status = self._runner(["/usr/bin/osascript", "-"], script)
-        else:
-            status = self._runner(["/usr/bin/open", "-g", url], None)
+        status: int | str
+        try:
+            if "auth-token=" in url:
+                script = f'open location "{url}"\n'.encode()
+                status = self._runner(["/usr/bin/osascript", "-"], script)
+            else:
+                status = self._runner(["/usr/bin/open", "-g", url], None)
+        except (OSError, subprocess.SubprocessError) as exc:  # these carry argv; keep it out
+            status = type(exc).__name__
         if status != 0:
             raise WriteUnavailableError(
                 f"macOS could not hand the request to Things (exit status {status}). Is Things 3 installed?"

@@ -242,12 +242,14 @@ class ThingsWriter:
         self._interval = confirm_interval_seconds
 
     def _open(self, url: str) -> None:
+        failure: str | None = None
         try:
             self._opener.open(url)
-        except WriteUnavailableError:
-            raise
-        except OSError as exc:  # the URL (maybe holding the token) stays out of the error
-            raise WriteUnavailableError(f"Could not hand the request to Things ({type(exc).__name__}).") from None
+        except OSError as exc:
+            failure = type(exc).__name__
+        if failure is not None:
+            # Raised outside the handler so not even ``__context__`` keeps the URL (and its token).
+            raise WriteUnavailableError(f"Could not hand the request to Things ({failure}).")
 
     def _confirm_new(self, readers: Readers, title: str, item_type: int, before: set[str]) -> str | None:
         for attempt in range(self._attempts):
