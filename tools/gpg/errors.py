@@ -11,6 +11,8 @@ __all__ = [
     "AmbiguousKeyError",
     "BadPassphraseError",
     "BadSignatureError",
+    "BridgeRejectedError",
+    "BridgeUnreachableError",
     "GpgError",
     "GpgTimeoutError",
     "GpgUnavailableError",
@@ -24,9 +26,13 @@ __all__ = [
     "PayloadError",
     "PayloadNotGitObjectError",
     "PayloadTooLargeError",
+    "ShimError",
+    "ShimNotConfiguredError",
     "ShortKeyIdError",
     "SignerMismatchError",
     "SigningFailedError",
+    "UnsupportedOperationError",
+    "UsageError",
 ]
 
 
@@ -47,6 +53,12 @@ class InvalidRequestError(GpgError):
     """The request is malformed (wrong types, bad base64, unsupported option)."""
 
     code = "invalid_request"
+
+
+class UnsupportedOperationError(InvalidRequestError):
+    """The request asks for something this service does not do (e.g. a non-armored signature)."""
+
+    code = "unsupported_operation"
 
 
 class InvalidKeySpecError(InvalidRequestError):
@@ -149,3 +161,37 @@ class GpgUnavailableError(GpgError):
     """The gpg binary is missing, crashed, or produced output we do not understand."""
 
     code = "gpg_unavailable"
+
+
+# --- The git shim ----------------------------------------------------------------------------------
+
+
+class ShimError(GpgError):
+    """A failure of the ``agent-auth-gpg`` program git runs as ``gpg.program``."""
+
+    code = "shim_error"
+
+
+class UsageError(ShimError):
+    """The command line is not one of the forms git uses (see ``agent-auth-gpg --help``)."""
+
+    code = "usage"
+
+
+class ShimNotConfiguredError(ShimError):
+    code = "shim_not_configured"
+
+
+class BridgeUnreachableError(ShimError):
+    """The agent-auth daemon did not answer (not running, wrong URL, network down)."""
+
+    code = "bridge_unreachable"
+
+
+class BridgeRejectedError(ShimError):
+    """The daemon answered with an error envelope; ``code`` is the daemon's error code."""
+
+    def __init__(self, message: str, *, code: str, http_status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
