@@ -401,6 +401,17 @@ class Authority:
             scopes = self.open_scopes(family.id, family.scopes_blob)
         return IssuedTokens(family.id, access, refresh, access_exp, refresh_exp, scopes, family.label)
 
+    def latest_refresh_token(self, family_id: str) -> str | None:
+        """Rebuild the token string of the family's newest unconsumed refresh token (compatibility reissue)."""
+        with Session(self.db.read_engine, expire_on_commit=False) as session:
+            row = session.exec(
+                select(TokenRow)
+                .where(TokenRow.family_id == family_id, TokenRow.kind == "refresh")
+                .where(col(TokenRow.consumed_at).is_(None), col(TokenRow.revoked_at).is_(None))
+                .order_by(col(TokenRow.expires_at).desc())
+            ).first()
+        return tokens.mint(TokenKind.REFRESH, self.keys.signing, token_id=row.id)[0] if row else None
+
     def lookup_token(self, token_id: str) -> TokenState | None:
         with Session(self.db.read_engine, expire_on_commit=False) as session:
             row = session.get(TokenRow, token_id)

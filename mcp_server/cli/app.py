@@ -83,8 +83,11 @@ class Application:
 
     def admin(self) -> TokenAdmin:
         """Token administration: the running daemon's admin socket, or the store directly."""
-        from mcp_server.admin_ops import LocalAdmin
+        from auth.admin_client import daemon_running
+        from mcp_server.admin_ops import LocalAdmin, SocketAdmin
 
+        if daemon_running(self.settings.admin_socket_path):
+            return SocketAdmin(self.settings.admin_socket_path)
         return LocalAdmin(self.authority(), actor="cli")
 
     def close(self) -> None:

@@ -8,9 +8,19 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from auth.admin_client import AdminError
 from auth.errors import AuthError
-from mcp_server.cli import audit_cmds, token_cmds
-from mcp_server.cli.app import EXIT_CODES_HELP, EXIT_USAGE, Application, UserError, exit_code_for
+from mcp_server.cli import audit_cmds, serve_cmds, terminal_notifier, token_cmds
+from mcp_server.cli.app import (
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Application,
+    UserError,
+    exit_code_for,
+)
 
 ENV_HELP = """environment:
   XDG_DATA_HOME, XDG_STATE_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR   where state lives (isolate a run by
@@ -36,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token_cmds.register(sub, common)
     audit_cmds.register(sub, common)
+    serve_cmds.register(sub, common)
+    terminal_notifier.register(sub, common)
     return parser
 
 
@@ -59,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(app, args))
     except UserError as exc:
         app.fail(exc)
+    except AdminError as exc:
+        exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED
+        if exc.code in ("family_not_found",):
+            exit_code = EXIT_NOT_FOUND
+        elif exc.code in ("invalid_argument", "invalid_scope", "reserved_scope", "invalid_params"):
+            exit_code = EXIT_USAGE
+        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code))
     except AuthError as exc:
         if exc.detail:
             logging.getLogger("agent_auth").debug("detail: %s", exc.detail)

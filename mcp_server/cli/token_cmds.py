@@ -56,6 +56,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         metavar="SECONDS",
         help=f"refresh token lifetime (default {DEFAULT_REFRESH_TTL_SECONDS})",
     )
+    create.add_argument(
+        "--allow-system-scopes",
+        action="store_true",
+        help="permit reserved agent-auth:* scopes (health, metrics, manage) for operator tokens",
+    )
     create.set_defaults(handler=cmd_create)
 
     lst = tsub.add_parser(
@@ -124,9 +129,11 @@ def _print_issued(app: Application, issued_json: dict[str, object], title: str) 
 
 
 def cmd_create(app: Application, args: argparse.Namespace) -> int:
-    scopes = parse_scope_specs(args.scope)
+    scopes = parse_scope_specs(args.scope, allow_reserved=args.allow_system_scopes)
     admin = app.admin()
-    issued = admin.create_family(scopes, args.label, args.access_ttl, args.refresh_ttl)
+    issued = admin.create_family(
+        scopes, args.label, args.access_ttl, args.refresh_ttl, allow_reserved=args.allow_system_scopes
+    )
     _print_issued(app, issued, "created token family")
     return 0
 

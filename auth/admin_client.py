@@ -1,0 +1,131 @@
+"""Client of the daemon's admin API (JSON Lines over a unix socket). Used by the CLI and the TUI.
+
+Requests are ``{"id": n, "method": "...", "params": {...}}``; each gets ``{"id": n, "result": ...}`` or
+``{"id": n, "error": {"code": "...", "message": "..."}}``. After ``subscribe`` the server also sends
+events ``{"event": "approval.created" | "approval.decided" | "audit", "data": {...}}`` on that connection.
+See docs/admin-api.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import SocketStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+class AdminError(Exception):
+    """An error the daemon reported (``code`` is stable) or a transport failure."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class DaemonUnavailableError(AdminError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            "daemon_unavailable",
+            f"the agent-auth daemon is not running (no admin socket at {path}: {reason}); "
+            "start it with 'agent-auth serve' (or 'agent-auth demo')",
+        )
+
+
+def daemon_running(path: Path) -> bool:
+    """True when something accepts connections on the admin socket (a quick, blocking probe)."""
+    if not path.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+class AdminConnection:
+    """One connection; requests are sequential. Use :meth:`events` after ``subscribe``."""
+
+    def __init__(self, stream: SocketStream) -> None:
+        self._stream = stream
+        self._reader = BufferedByteReceiveStream(stream)
+        self._next_id = 0
+        self._lock = anyio.Lock()
+        self._queued_events: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, path: Path) -> AdminConnection:
+        try:
+            stream = await anyio.connect_unix(str(path))
+        except (OSError, FileNotFoundError) as exc:
+            raise DaemonUnavailableError(path, exc.strerror or str(exc)) from None
+        return cls(stream)
+
+    async def _read_message(self) -> dict[str, Any]:
+        try:
+            line = await self._reader.receive_until(b"\n", MAX_LINE_BYTES)
+        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise AdminError("daemon_unavailable", "the daemon closed the admin connection") from None
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise AdminError("protocol_error", "the daemon sent a malformed message")
+        return message
+
+    async def call(self, method: str, **params: Any) -> Any:
+        async with self._lock:
+            self._next_id += 1
+            request_id = self._next_id
+            data = json.dumps({"id": request_id, "method": method, "params": params}).encode() + b"\n"
+            try:
+                await self._stream.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                raise AdminError("daemon_unavailable", "the daemon closed the admin connection") from None
+            while True:
+                message = await self._read_message()
+                if "event" in message:
+                    self._queued_events.append(message)
+                    continue
+                if message.get("id") != request_id:
+                    continue
+                if "error" in message:
+                    error = message["error"] or {}
+                    raise AdminError(str(error.get("code", "error")), str(error.get("message", "error")))
+                return message.get("result")
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Yield events after ``subscribe`` (do not interleave with :meth:`call` on this connection)."""
+        while self._queued_events:
+            yield self._queued_events.pop(0)
+        while True:
+            message = await self._read_message()
+            if "event" in message:
+                yield message
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._stream.aclose()
+
+    async def __aenter__(self) -> AdminConnection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def call_once(path: Path, method: str, **params: Any) -> Any:
+    """Open a connection, make one call, close."""
+    conn = await AdminConnection.connect(path)
+    async with conn:
+        return await conn.call(method, **params)

@@ -1,0 +1,273 @@
+"""The gate: one decision function for every surface (REST validate, MCP tools, the bridges).
+
+``(access token, required scope, summary of the call) → allow | needs approval | deny(code)``.
+
+The hot path (valid token, allowed scope, warm cache) does an HMAC check, a few dict lookups, a rate-limit
+bucket update and an audit append — no decryption and no SQL. The cache holds decrypted families and token
+states; it is invalidated from the ``changes`` table whenever SQLite's ``data_version`` says another
+connection (the CLI in another process, or this process) committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from auth import tokens
+from auth.approvals import ApprovalBroker, ApprovalDecision, PendingApproval
+from auth.authority import Authority, check_access
+from auth.errors import AuditError, InvalidScopeError, InvalidTokenError, TokenError
+from auth.families import FamilyInfo, TokenState
+from auth.ratelimit import RateLimiter
+from auth.scopes import Tier, validate_scope
+from auth.tokens import TokenKind
+
+log = logging.getLogger(__name__)
+
+MAX_SUMMARY_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    code: str | None  # None when allowed; else invalid_token, token_expired, token_revoked, scope_denied, …
+    tier: Tier | None = None
+    family_id: str | None = None
+    label: str | None = None
+    token_id: str | None = None
+    retry_after_seconds: float | None = None
+    approval: ApprovalDecision | None = None
+    detail: str | None = None
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.allowed is False and self.code == "approval_required"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid access token speaks for."""
+
+    token_id: str
+    family_id: str
+    label: str | None
+    scopes: dict[str, Tier]
+    expires_at: float
+
+
+def clean_summary(summary: str | None, fallback: str) -> str:
+    text = (summary or fallback).replace("\n", " ").replace("\r", " ")
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text[:MAX_SUMMARY_LENGTH]
+
+
+class FamilyCache:
+    """Decrypted families and token states, evicted precisely when the store changes."""
+
+    def __init__(self, authority: Authority) -> None:
+        self.authority = authority
+        self._lock = threading.Lock()
+        self._tokens: dict[str, TokenState] = {}
+        self._families: dict[str, FamilyInfo] = {}
+        self._family_tokens: dict[str, set[str]] = {}
+        self._watch = sqlite3.connect(f"file:{authority.db.path}?mode=ro", uri=True, check_same_thread=False)
+        self._data_version = -1
+        self._seq = self._latest_seq()
+        self._data_version = self._read_data_version()
+
+    def _latest_seq(self) -> int:
+        row = self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()
+        return int(row[0])
+
+    def _read_data_version(self) -> int:
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def sync(self) -> None:
+        """Evict whatever changed since the last call (cheap when nothing did)."""
+        version = self._read_data_version()
+        if version == self._data_version:
+            return
+        with self._lock:
+            self._data_version = version
+            self._seq, changed = self.authority.changes_since(self._seq)
+            for family_id in changed:
+                self.evict(family_id)
+
+    def evict(self, family_id: str) -> None:
+        self._families.pop(family_id, None)
+        for token_id in self._family_tokens.pop(family_id, set()):
+            self._tokens.pop(token_id, None)
+
+    def token(self, token_id: str) -> TokenState | None:
+        state = self._tokens.get(token_id)
+        if state is None:
+            state = self.authority.lookup_token(token_id)
+            if state is not None:
+                with self._lock:
+                    self._tokens[token_id] = state
+                    self._family_tokens.setdefault(state.family_id, set()).add(token_id)
+        return state
+
+    def family(self, family_id: str) -> FamilyInfo | None:
+        info = self._families.get(family_id)
+        if info is None:
+            info = self.authority.lookup_family_row(family_id)
+            if info is not None:
+                with self._lock:
+                    self._families[family_id] = info
+        return info
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+            self._families.clear()
+            self._family_tokens.clear()
+
+    def close(self) -> None:
+        self._watch.close()
+
+
+DecisionObserver = Callable[[Decision, str, str], None]
+
+
+class Gate:
+    def __init__(
+        self,
+        authority: Authority,
+        broker: ApprovalBroker,
+        *,
+        rate_limit_per_minute: int = 600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.authority = authority
+        self.broker = broker
+        self.cache = FamilyCache(authority)
+        self.limiter = RateLimiter(rate_limit_per_minute)
+        self.clock = clock
+        self.observers: list[DecisionObserver] = []
+        self.last_used: dict[str, float] = {}
+        self._signing_key = authority.keys.signing
+
+    # --- authentication ------------------------------------------------------------------------
+
+    def authenticate(self, token: str, now: float | None = None) -> Principal:
+        """Check an access token; raise a :class:`TokenError` subclass when it cannot be used."""
+        now = self.clock() if now is None else now
+        parsed = tokens.verify(token, self._signing_key, TokenKind.ACCESS)
+        self.cache.sync()
+        state = self.cache.token(parsed.token_id)
+        if state is None:
+            raise InvalidTokenError("invalid token", detail="unknown token id")
+        family = self.cache.family(state.family_id)
+        if family is None:
+            raise InvalidTokenError("invalid token", detail="family missing")
+        check_access(state, family, now)
+        return Principal(state.token_id, family.id, family.label, family.scopes, state.expires_at)
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def check(
+        self, token: str, required_scope: str, *, operation: str = "validate", now: float | None = None
+    ) -> Decision:
+        """Decide without waiting: allow, deny, or ``approval_required`` for a prompt-tier scope."""
+        now = self.clock() if now is None else now
+        try:
+            validate_scope(required_scope)
+        except InvalidScopeError:
+            return self._record(Decision(False, "scope_denied", detail="malformed scope"), required_scope, operation)
+        try:
+            principal = self.authenticate(token, now)
+        except TokenError as exc:
+            return self._record(Decision(False, exc.code, detail=exc.detail), required_scope, operation)
+        tier = principal.scopes.get(required_scope, Tier.DENY)
+        base = Decision(
+            False, None, tier=tier, family_id=principal.family_id, label=principal.label, token_id=principal.token_id
+        )
+        if tier is Tier.DENY:
+            return self._record(replace(base, code="scope_denied"), required_scope, operation)
+        wait = self.limiter.acquire(principal.family_id, now)
+        if wait > 0:
+            return self._record(replace(base, code="rate_limited", retry_after_seconds=wait), required_scope, operation)
+        self.last_used[principal.family_id] = now
+        if tier is Tier.PROMPT:
+            if self.broker.active_grant(principal.family_id, required_scope, now) is not None:
+                return self._record(replace(base, allowed=True, detail="timed_grant"), required_scope, operation)
+            return replace(base, code="approval_required")
+        return self._record(replace(base, allowed=True), required_scope, operation)
+
+    async def authorize(
+        self,
+        token: str,
+        required_scope: str,
+        *,
+        operation: str,
+        summary: str | None = None,
+        on_pending: Callable[[PendingApproval], Any] | None = None,
+    ) -> Decision:
+        """Decide, waiting for a person when the scope's tier is ``prompt``."""
+        decision = self.check(token, required_scope, operation=operation)
+        if not decision.needs_approval:
+            return decision
+        assert decision.family_id is not None
+        approval = await self.broker.request(
+            family_id=decision.family_id,
+            label=decision.label,
+            scope=required_scope,
+            operation=operation,
+            summary=clean_summary(summary, f"{operation} ({required_scope})"),
+            on_created=on_pending,
+        )
+        base = replace(decision, code=None, approval=approval)
+        if approval.approved:
+            # The family may have been revoked while the person was deciding.
+            try:
+                self.authenticate(token)
+            except TokenError as exc:
+                return self._record(replace(base, code=exc.code), required_scope, operation)
+            return self._record(replace(base, allowed=True), required_scope, operation)
+        return self._record(replace(base, code="scope_denied", detail=approval.reason), required_scope, operation)
+
+    def _record(self, decision: Decision, scope: str, operation: str) -> Decision:
+        fields: dict[str, Any] = {
+            "outcome": "allow" if decision.allowed else "deny",
+            "scope": scope,
+            "operation": operation,
+            "family_id": decision.family_id,
+            "token_id": decision.token_id,
+        }
+        if decision.code:
+            fields["code"] = decision.code
+        if decision.tier is not None:
+            fields["tier"] = decision.tier.value
+        if decision.detail:
+            fields["reason"] = decision.detail
+        if decision.approval is not None:
+            fields["approval"] = decision.approval.reason
+        try:
+            self.authority.audit.append("decision", **fields)
+        except AuditError:
+            log.error("audit log unwritable; refusing the request (%s %s)", operation, scope)
+            decision = Decision(
+                False,
+                "audit_unavailable",
+                family_id=decision.family_id,
+                label=decision.label,
+                token_id=decision.token_id,
+            )
+        for observer in self.observers:
+            observer(decision, scope, operation)
+        return decision
+
+    def flush_last_used(self) -> None:
+        """Write batched last-use times to the store (called periodically)."""
+        pending, self.last_used = self.last_used, {}
+        if pending:
+            self.authority.touch(pending)
+
+    def close(self) -> None:
+        self.cache.close()

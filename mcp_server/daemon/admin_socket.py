@@ -1,0 +1,334 @@
+"""The admin API on a unix socket: token families, approvals, audit, status. Never on TCP.
+
+The socket is 0600 inside a 0700 directory, and every connection's peer uid (SO_PEERCRED / getpeereid)
+must equal ours, so another local user — or an agent in a container without the socket mounted — cannot
+approve anything. Protocol: JSON Lines, see docs/admin-api.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import SocketAttribute, SocketStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.memory import MemoryObjectSendStream
+
+from auth.admin_client import MAX_LINE_BYTES
+from auth.audit import verify_log
+from auth.errors import AuthError, FamilyNotFoundError
+from auth.fsutil import ensure_private_dir
+from auth.scopes import validate_scope, validate_scope_map
+from mcp_server.admin_ops import LocalAdmin
+from mcp_server.daemon.context import DaemonContext
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class PeerRefusedError(Exception):
+    pass
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a unix socket."""
+    if sys.platform.startswith("linux"):
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return int(uid)
+    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD/macOS
+        return int(os.getpeereid(sock.fileno())[0])  # type: ignore[attr-defined,unused-ignore]
+    raise PeerRefusedError("cannot determine the peer's uid on this platform")
+
+
+def check_peer(uid: int, expected_uid: int) -> None:
+    if uid != expected_uid:
+        raise PeerRefusedError(f"admin connection from uid {uid} refused (only uid {expected_uid} may connect)")
+
+
+class AdminServer:
+    def __init__(
+        self,
+        ctx: DaemonContext,
+        path: Path,
+        *,
+        expected_uid: int | None = None,
+        uid_of: Callable[[socket.socket], int] = peer_uid,
+    ) -> None:
+        self.ctx = ctx
+        self.path = path
+        self.expected_uid = os.getuid() if expected_uid is None else expected_uid
+        self.uid_of = uid_of
+        self.admin = LocalAdmin(ctx.authority, actor="admin-socket")
+        self.methods: dict[str, Handler] = {
+            "status": self._status,
+            "families.list": self._families_list,
+            "families.show": self._families_show,
+            "families.create": self._families_create,
+            "families.modify": self._families_modify,
+            "families.revoke": self._families_revoke,
+            "families.rotate": self._families_rotate,
+            "approvals.list": self._approvals_list,
+            "approvals.decide": self._approvals_decide,
+            "audit.tail": self._audit_tail,
+            "audit.verify": self._audit_verify,
+            "scopes.known": self._scopes_known,
+        }
+        self._loop_thread = threading.get_ident()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        ensure_private_dir(self.path.parent)
+        if self.path.exists() or self.path.is_symlink():
+            from auth.admin_client import daemon_running
+
+            if daemon_running(self.path):
+                raise RuntimeError(f"another agent-auth daemon is already serving {self.path}")
+            self.path.unlink()
+        old_umask = os.umask(0o177)
+        try:
+            listener = await anyio.create_unix_listener(str(self.path))
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        self._loop_thread = threading.get_ident()
+        task_status.started()
+        try:
+            async with listener:
+                await listener.serve(self._handle)
+        finally:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def _handle(self, stream: SocketStream) -> None:
+        raw = stream.extra(SocketAttribute.raw_socket)
+        try:
+            check_peer(self.uid_of(raw), self.expected_uid)
+        except PeerRefusedError as exc:
+            log.warning("%s", exc)
+            with contextlib.suppress(Exception):
+                await stream.send(
+                    json.dumps({"id": None, "error": {"code": "peer_refused", "message": str(exc)}}).encode() + b"\n"
+                )
+            await stream.aclose()
+            return
+        send, receive = anyio.create_memory_object_stream[bytes](1000)
+        unsubscribers: list[Callable[[], None]] = []
+        reader = BufferedByteReceiveStream(stream)
+        async with stream, anyio.create_task_group() as tg:
+
+            async def writer() -> None:
+                async with receive:
+                    async for data in receive:
+                        await stream.send(data)
+
+            tg.start_soon(writer)
+            try:
+                while True:
+                    try:
+                        line = await reader.receive_until(b"\n", MAX_LINE_BYTES)
+                    except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError):
+                        break
+                    except anyio.DelimiterNotFound:
+                        await send.send(
+                            _encode(
+                                {"id": None, "error": {"code": "request_too_large", "message": "request line too long"}}
+                            )
+                        )
+                        break
+                    response = await self._dispatch(line, send, unsubscribers)
+                    await send.send(_encode(response))
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+            finally:
+                for unsubscribe in unsubscribers:
+                    unsubscribe()
+                send.close()
+                tg.cancel_scope.cancel()
+
+    async def _dispatch(
+        self, line: bytes, send: MemoryObjectSendStream[bytes], unsubscribers: list[Callable[[], None]]
+    ) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            return {"id": None, "error": {"code": "malformed_request", "message": "not valid JSON"}}
+        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+            return {"id": None, "error": {"code": "malformed_request", "message": "need {id, method, params}"}}
+        request_id = request.get("id")
+        params = request.get("params") or {}
+        if not isinstance(params, dict):
+            return {"id": request_id, "error": {"code": "malformed_request", "message": "params must be an object"}}
+        method = request["method"]
+        try:
+            if method == "subscribe":
+                result = self._subscribe(params, send, unsubscribers)
+            else:
+                handler = self.methods.get(method)
+                if handler is None:
+                    return {"id": request_id, "error": {"code": "unknown_method", "message": f"no method {method!r}"}}
+                result = await handler(params)
+        except FamilyNotFoundError as exc:
+            return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
+        except AuthError as exc:
+            return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
+        except (ValueError, TypeError, KeyError) as exc:
+            return {"id": request_id, "error": {"code": "invalid_params", "message": str(exc)}}
+        return {"id": request_id, "result": result}
+
+    def _subscribe(
+        self, params: dict[str, Any], send: MemoryObjectSendStream[bytes], unsubscribers: list[Callable[[], None]]
+    ) -> dict[str, Any]:
+        topics = set(params.get("topics") or ["approvals", "audit"])
+
+        def push(event: str, data: dict[str, Any]) -> None:
+            payload = _encode({"event": event, "data": data})
+
+            def deliver() -> None:
+                with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    send.send_nowait(payload)
+
+            if threading.get_ident() == self._loop_thread:
+                deliver()
+            else:
+                with contextlib.suppress(RuntimeError):
+                    anyio.from_thread.run_sync(deliver)
+
+        if "approvals" in topics:
+            unsubscribers.append(self.ctx.broker.subscribe(push))
+        if "audit" in topics:
+            unsubscribers.append(self.ctx.authority.audit.subscribe(lambda entry: push("audit", entry)))
+        return {"topics": sorted(topics), "pending": [p.to_json() for p in self.ctx.broker.pending()]}
+
+    # --- methods -------------------------------------------------------------------------------
+
+    async def _status(self, params: dict[str, Any]) -> Any:
+        return await anyio.to_thread.run_sync(self.ctx.status)
+
+    async def _families_list(self, params: dict[str, Any]) -> Any:
+        return await anyio.to_thread.run_sync(self.admin.list_families)
+
+    async def _families_show(self, params: dict[str, Any]) -> Any:
+        return await anyio.to_thread.run_sync(self.admin.show_family, str(params["family_id"]))
+
+    async def _families_create(self, params: dict[str, Any]) -> Any:
+        system = params.get("allow_system_scopes") is True
+        scopes = validate_scope_map(params.get("scopes") or {}, allow_reserved=system)
+        label = params.get("label")
+        access_ttl = int(params.get("access_ttl_seconds", 900))
+        refresh_ttl = int(params.get("refresh_ttl_seconds", 28_800))
+        return await anyio.to_thread.run_sync(
+            lambda: self.admin.create_family(scopes, label, access_ttl, refresh_ttl, allow_reserved=system)
+        )
+
+    async def _families_modify(self, params: dict[str, Any]) -> Any:
+        family_id = str(params["family_id"])
+        add = validate_scope_map(params.get("add") or {})
+        set_tiers = validate_scope_map(params.get("set_tiers") or {}, allow_reserved=True)
+        remove = [validate_scope(s) for s in params.get("remove") or []]
+        return await anyio.to_thread.run_sync(lambda: self.admin.modify_family(family_id, add, remove, set_tiers))
+
+    async def _families_revoke(self, params: dict[str, Any]) -> Any:
+        family_id = str(params["family_id"])
+        result = await anyio.to_thread.run_sync(self.admin.revoke_family, family_id)
+        self.ctx.broker.revoke_grants(family_id)
+        return result
+
+    async def _families_rotate(self, params: dict[str, Any]) -> Any:
+        family_id = str(params["family_id"])
+        result = await anyio.to_thread.run_sync(self.admin.rotate_family, family_id)
+        self.ctx.broker.revoke_grants(family_id)
+        return result
+
+    async def _approvals_list(self, params: dict[str, Any]) -> Any:
+        broker = self.ctx.broker
+        return {
+            "pending": [p.to_json() for p in broker.pending()],
+            "history": list(broker.history),
+            "grants": broker.grants(),
+            "timeout_seconds": broker.timeout_seconds,
+        }
+
+    async def _approvals_decide(self, params: dict[str, Any]) -> Any:
+        approval_id = str(params["approval_id"])
+        decision = params.get("decision")
+        if decision not in ("approve", "deny"):
+            raise ValueError("decision must be 'approve' or 'deny'")
+        grant = params.get("grant", "once")
+        if grant not in ("once", "timed"):
+            raise ValueError("grant must be 'once' or 'timed'")
+        minutes = params.get("duration_minutes")
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
+            raise ValueError("duration_minutes must be a whole number")
+        decided_by = str(params.get("decided_by") or "admin-socket")[:64]
+        approval = self.ctx.broker.decide(
+            approval_id, approved=decision == "approve", grant=grant, duration_minutes=minutes, decided_by=decided_by
+        )
+        if approval is None:
+            raise AuthError(f"approval {approval_id} is not pending (already decided or expired)")
+        return approval.to_json()
+
+    async def _audit_tail(self, params: dict[str, Any]) -> Any:
+        limit = max(1, min(int(params.get("limit", 200)), 5000))
+        filters = {k: params[k] for k in ("family_id", "outcome", "operation", "event") if params.get(k)}
+        path = self.ctx.authority.audit.path
+        return await anyio.to_thread.run_sync(lambda: tail_audit(path, limit, filters))
+
+    async def _audit_verify(self, params: dict[str, Any]) -> Any:
+        authority = self.ctx.authority
+        report = await anyio.to_thread.run_sync(
+            lambda: verify_log(authority.audit.path, authority.keys.audit, authority.audit_checkpoint())
+        )
+        return report.to_json()
+
+    async def _scopes_known(self, params: dict[str, Any]) -> Any:
+        return sorted(self.ctx.known_scopes.values(), key=lambda s: str(s["scope"]))
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, default=str).encode() + b"\n"
+
+
+def tail_audit(path: Path, limit: int, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries matching ``filters`` (reads the file backwards in blocks)."""
+    matched: list[dict[str, Any]] = []
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below; read backwards in blocks
+    except FileNotFoundError:
+        return []
+    with fh:
+        pos = fh.seek(0, os.SEEK_END)
+        remainder = b""
+        while pos > 0 and len(matched) < limit:
+            step = min(65536, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step) + remainder
+            lines = block.split(b"\n")
+            remainder = lines[0] if pos > 0 else b""
+            for raw in reversed(lines[1:] if pos > 0 else lines):
+                if not raw.strip():
+                    continue
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                if all(entry.get(k) == v for k, v in filters.items()):
+                    matched.append(entry)
+                    if len(matched) >= limit:
+                        break
+    return matched

@@ -1,0 +1,137 @@
+"""The daemon's ASGI app: the token service, optional management routes, and (later) /mcp."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_server.daemon import management_routes, token_routes
+from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.http import BodyLimitMiddleware, RequestError, error_response
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL_SECONDS = 1.0
+PRUNE_INTERVAL_SECONDS = 600.0
+
+
+class TimingMiddleware:
+    """Request duration by route template and status, without leaking raw paths into label values."""
+
+    def __init__(self, app: ASGIApp, ctx: DaemonContext, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.routes = routes
+
+    def _route_label(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return str(getattr(route, "path", "other"))
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.ctx.metrics.request_duration.labels(
+                scope.get("method", "?"), self._route_label(scope), str(status)
+            ).observe(time.perf_counter() - started)
+
+
+async def _request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    return error_response(exc.status, exc.code, exc.detail, **exc.extra)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, headers=dict(exc.headers or {}))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "the daemon hit an unexpected error; see its log")
+
+
+async def maintenance(ctx: DaemonContext) -> None:
+    """Batch last-use times and audit checkpoints off the hot path; prune dead tokens now and then."""
+    last_prune = 0.0
+    last_head = ctx.authority.audit.head
+    while True:
+        await anyio.sleep(MAINTENANCE_INTERVAL_SECONDS)
+        try:
+            await anyio.to_thread.run_sync(ctx.gate.flush_last_used)
+            head = ctx.authority.audit.head
+            if head != last_head:
+                await anyio.to_thread.run_sync(ctx.authority.checkpoint_audit)
+                last_head = head
+            if time.monotonic() - last_prune > PRUNE_INTERVAL_SECONDS:
+                await anyio.to_thread.run_sync(ctx.authority.prune)
+                last_prune = time.monotonic()
+        except Exception:  # maintenance must keep running; failures are logged
+            log.exception("maintenance step failed")
+
+
+def build_app(
+    ctx: DaemonContext,
+    *,
+    extra_routes: list[BaseRoute] | None = None,
+    lifespan_hooks: list[Callable[[anyio.abc.TaskGroup], Any]] | None = None,
+) -> Starlette:
+    routes: list[BaseRoute] = [*token_routes.routes(ctx)]
+    if ctx.settings.management_endpoints_enabled:
+        routes += management_routes.routes(ctx)
+    routes += extra_routes or []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(maintenance, ctx)
+            async with contextlib.AsyncExitStack() as stack:
+                for hook in lifespan_hooks or []:
+                    result = hook(tg)
+                    if result is not None and hasattr(result, "__aenter__"):
+                        await stack.enter_async_context(result)
+                yield
+            tg.cancel_scope.cancel()
+        with contextlib.suppress(Exception):
+            await anyio.to_thread.run_sync(ctx.gate.flush_last_used)
+            await anyio.to_thread.run_sync(ctx.authority.checkpoint_audit)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            RequestError: _request_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.add_middleware(BodyLimitMiddleware, skip_prefixes=("/mcp",))
+    app.add_middleware(TimingMiddleware, ctx=ctx, routes=[r for r in routes if isinstance(r, Route)])
+    return app

@@ -1,0 +1,62 @@
+"""Everything the daemon's surfaces share, built once at start and passed in."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from auth.approvals import ApprovalBroker
+from auth.authority import Authority
+from auth.gate import Decision, Gate
+from mcp_server.daemon.metrics import DaemonMetrics
+from mcp_server.settings import Settings
+
+
+@dataclass
+class DaemonContext:
+    settings: Settings
+    authority: Authority
+    gate: Gate
+    broker: ApprovalBroker
+    metrics: DaemonMetrics
+    started_at: float = field(default_factory=time.time)
+    url: str | None = None
+    known_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, authority: Authority) -> DaemonContext:
+        broker = ApprovalBroker(
+            authority.audit,
+            timeout_seconds=settings.approval_timeout_seconds,
+            max_pending_per_family=settings.max_pending_approvals_per_family,
+        )
+        gate = Gate(authority, broker, rate_limit_per_minute=settings.rate_limit_per_minute)
+        metrics = DaemonMetrics()
+        ctx = cls(settings, authority, gate, broker, metrics)
+
+        def observe(decision: Decision, scope: str, operation: str) -> None:
+            metrics.decisions.labels(
+                "allow" if decision.allowed else "deny", decision.code or decision.detail or "ok"
+            ).inc()
+
+        gate.observers.append(observe)
+        broker.on_outcome = lambda d: metrics.approvals.labels(d.reason).inc()
+        for name, info in {
+            "agent-auth:health": "read the daemon's health endpoint",
+            "agent-auth:metrics": "read the daemon's Prometheus metrics",
+            "agent-auth:manage": "manage token families over HTTP (when enabled)",
+        }.items():
+            ctx.known_scopes[name] = {"scope": name, "description": info, "tools": [], "system": True}
+        return ctx
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "families": self.authority.family_count(),
+            "pending_approvals": len(self.broker.pending()),
+            "audit_log": str(self.authority.audit.path),
+            "database": str(self.authority.db.path),
+        }

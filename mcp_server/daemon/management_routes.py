@@ -1,0 +1,121 @@
+"""The seed's HTTP management endpoints (``agent-auth:manage`` bearer), off unless enabled.
+
+Unlike the seed, the management credential is an ordinary token family holding ``agent-auth:manage`` at
+the allow tier: it expires and refreshes like any other, instead of a single-use token stored once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.errors import AuthError, FamilyAlreadyRevokedError, FamilyNotFoundError
+from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS
+from auth.scopes import validate_scope, validate_scope_map
+from mcp_server.admin_ops import LocalAdmin
+from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
+from mcp_server.daemon.token_routes import decision_response
+
+MANAGE_SCOPE = "agent-auth:manage"
+
+
+def routes(ctx: DaemonContext) -> list[Route]:
+    admin = LocalAdmin(ctx.authority, actor="http-manage")
+
+    def guarded(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            token = bearer_token(request)
+            if token is None:
+                return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+            decision = ctx.gate.check(token, MANAGE_SCOPE, operation=request.url.path)
+            if not decision.allowed:
+                if decision.needs_approval:
+                    return error_response(403, "scope_denied")
+                return decision_response(decision)
+            try:
+                result: Response = await handler(request)
+            except FamilyNotFoundError:
+                return error_response(404, "family_not_found")
+            except FamilyAlreadyRevokedError:
+                return error_response(409, "family_revoked")
+            except AuthError as exc:
+                return error_response(400, exc.code, exc.message)
+            return result
+
+        return endpoint
+
+    def scopes_from(data: dict[str, Any], name: str) -> dict[str, Any]:
+        value = data.get(name) or {}
+        if not isinstance(value, dict):
+            raise RequestError(400, "malformed_request", f"field '{name}' must be an object of scope: tier")
+        try:
+            return validate_scope_map(value)
+        except AuthError as exc:
+            raise RequestError(400, "invalid_tier" if "tier" in exc.message else exc.code, exc.message) from None
+
+    async def create(request: Request) -> Response:
+        data = await read_json_object(request)
+        scopes = scopes_from(data, "scopes")
+        if not scopes:
+            return error_response(400, "no_scopes")
+        label = field_str(data, "label", required=False, max_length=100)
+        result = await anyio.to_thread.run_sync(
+            lambda: admin.create_family(scopes, label, DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS)
+        )
+        return JSONResponse(result)
+
+    async def list_(request: Request) -> Response:
+        families = await anyio.to_thread.run_sync(admin.list_families)
+        return JSONResponse([f for f in families if MANAGE_SCOPE not in f["scopes"]])
+
+    async def modify(request: Request) -> Response:
+        data = await read_json_object(request)
+        family_id = field_str(data, "family_id", max_length=64)
+        add, set_tiers = scopes_from(data, "add_scopes"), scopes_from(data, "set_tiers")
+        remove = data.get("remove_scopes") or []
+        if not isinstance(remove, list):
+            raise RequestError(400, "malformed_request", "field 'remove_scopes' must be a list")
+        removed = [validate_scope(s) for s in remove]
+        if not (add or set_tiers or removed):
+            return error_response(400, "no_modifications")
+        assert family_id is not None
+        result = await anyio.to_thread.run_sync(lambda: admin.modify_family(family_id, add, removed, set_tiers))
+        return JSONResponse({"family_id": result["family_id"], "scopes": result["scopes"]})
+
+    async def revoke(request: Request) -> Response:
+        data = await read_json_object(request)
+        family_id = field_str(data, "family_id", max_length=64)
+        assert family_id is not None
+        await anyio.to_thread.run_sync(lambda: admin.revoke_family(family_id))
+        ctx.broker.revoke_grants(family_id)
+        return JSONResponse({"family_id": family_id, "revoked": True})
+
+    async def rotate(request: Request) -> Response:
+        data = await read_json_object(request)
+        family_id = field_str(data, "family_id", max_length=64)
+        assert family_id is not None
+        result = await anyio.to_thread.run_sync(lambda: admin.rotate_family(family_id))
+        ctx.broker.revoke_grants(family_id)
+        return JSONResponse(
+            {
+                "old_family_id": family_id,
+                "new_family_id": result["family_id"],
+                "access_token": result["access_token"],
+                "refresh_token": result["refresh_token"],
+                "scopes": result["scopes"],
+                "expires_in": result["expires_in"],
+            }
+        )
+
+    return [
+        Route("/agent-auth/v1/token/create", guarded(create), methods=["POST"]),
+        Route("/agent-auth/v1/token/list", guarded(list_), methods=["GET"]),
+        Route("/agent-auth/v1/token/modify", guarded(modify), methods=["POST"]),
+        Route("/agent-auth/v1/token/revoke", guarded(revoke), methods=["POST"]),
+        Route("/agent-auth/v1/token/rotate", guarded(rotate), methods=["POST"]),
+    ]

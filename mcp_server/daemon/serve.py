@@ -1,0 +1,173 @@
+"""``agent-auth serve``: run the daemon until a signal, then drain and checkpoint.
+
+SIGTERM/SIGINT stop accepting connections and let in-flight requests finish within
+``shutdown_grace_seconds``; a second signal exits at once. The WAL is checkpointed on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Generator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import anyio
+import uvicorn
+
+from auth.bootstrap import StorePaths, open_authority
+from auth.fsutil import ensure_private_dir, write_private_file
+from auth.keys import select_key_store
+from mcp_server.daemon.admin_socket import AdminServer
+from mcp_server.daemon.app import build_app
+from mcp_server.daemon.context import DaemonContext
+from mcp_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with our signal policy: first signal drains, second exits at once."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            log.warning("second signal: exiting at once")
+            self.force_exit = True
+        else:
+            log.warning("shutting down: finishing in-flight requests (send the signal again to exit at once)")
+            self.should_exit = True
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            exc.errno,
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
+            "(0 chooses a free one) or stop the other process",
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def open_context(settings: Settings) -> DaemonContext:
+    key_store = select_key_store(settings.key_store, settings.key_file_path)
+    authority = open_authority(
+        StorePaths(settings.database_path, settings.audit_log_path), key_store, audit_fsync=settings.audit_fsync
+    )
+    return DaemonContext.build(settings, authority)
+
+
+def write_daemon_state(path: Path, data: dict[str, Any]) -> None:
+    ensure_private_dir(path.parent)
+    write_private_file(path, json.dumps(data).encode())
+
+
+async def run(
+    settings: Settings,
+    *,
+    ctx: DaemonContext | None = None,
+    on_ready: Callable[[DaemonContext], None] | None = None,
+    customize: Callable[[DaemonContext], dict[str, Any]] | None = None,
+) -> None:
+    """Serve until stopped. ``customize`` may add routes/lifespan hooks (the MCP endpoint does)."""
+    ctx = ctx or open_context(settings)
+    sock = bind_socket(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    scheme = "https" if settings.tls_cert else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    ctx.url = f"{scheme}://{shown_host}:{port}"
+    extra: dict[str, Any] = customize(ctx) if customize else {}
+    admin = AdminServer(ctx, settings.admin_socket_path)
+
+    def start_admin(tg: anyio.abc.TaskGroup) -> Any:
+        return _AdminRunner(admin, tg)
+
+    app = build_app(
+        ctx, extra_routes=extra.get("routes"), lifespan_hooks=[start_admin, *extra.get("lifespan_hooks", [])]
+    )
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level if settings.log_level != "info" else "warning",
+        access_log=False,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        timeout_graceful_shutdown=int(max(1, settings.shutdown_grace_seconds)),
+        lifespan="on",
+        server_header=False,
+    )
+    server = _Server(config)
+    ready_watch = anyio.Event()
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await anyio.sleep(0.02)
+        write_daemon_state(
+            settings.daemon_state_path,
+            {
+                "url": ctx.url,
+                "pid": os.getpid(),
+                "admin_socket": str(settings.admin_socket_path),
+            },
+        )
+        ready_watch.set()
+        if on_ready is not None:
+            on_ready(ctx)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(announce)
+            await server.serve(sockets=[sock])
+            tg.cancel_scope.cancel()
+    finally:
+        with contextlib.suppress(OSError):
+            settings.daemon_state_path.unlink()
+        with contextlib.suppress(Exception):
+            ctx.authority.checkpoint_audit()
+        with contextlib.suppress(Exception):
+            ctx.authority.db.checkpoint()
+        ctx.gate.close()
+        ctx.authority.audit.close()
+        ctx.authority.db.dispose()
+        sock.close()
+
+
+class _AdminRunner:
+    """Runs the admin socket server for the lifetime of the app's lifespan."""
+
+    def __init__(self, admin: AdminServer, tg: anyio.abc.TaskGroup) -> None:
+        self.admin = admin
+        self.tg = tg
+
+    async def __aenter__(self) -> _AdminRunner:
+        await self.tg.start(self.admin.serve)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,183 @@
+"""The seed-compatible token service: validate, refresh, reissue, status, health, metrics."""
+
+from __future__ import annotations
+
+import math
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.errors import AuthError, RefreshTokenStillValidError, TokenError
+from auth.gate import Decision
+from auth.scopes import Tier
+from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
+
+_TOKEN_STATUS = {
+    "invalid_token": 401,
+    "token_expired": 401,
+    "token_revoked": 401,
+    "family_revoked": 401,
+    "refresh_token_expired": 401,
+    "refresh_token_reuse_detected": 401,
+    "scope_denied": 403,
+    "rate_limited": 429,
+    "audit_unavailable": 503,
+    "refresh_token_still_valid": 400,
+    "reissue_denied": 403,
+}
+MAX_TOKEN_LENGTH = 512
+
+
+def decision_response(decision: Decision) -> JSONResponse:
+    if decision.allowed:
+        tier = decision.tier.value if decision.tier else Tier.ALLOW.value
+        return JSONResponse({"valid": True, "tier": tier})
+    code = decision.code or "scope_denied"
+    headers = None
+    if code == "rate_limited" and decision.retry_after_seconds is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(decision.retry_after_seconds)))}
+    return error_response(_TOKEN_STATUS.get(code, 403), code, headers=headers, valid=False)
+
+
+def routes(ctx: DaemonContext) -> list[Route]:
+    async def validate(request: Request) -> Response:
+        data = await read_json_object(request)
+        token = field_str(data, "token", max_length=MAX_TOKEN_LENGTH)
+        scope = field_str(data, "required_scope", max_length=256)
+        description = field_str(data, "description", required=False, max_length=2000)
+        assert token is not None and scope is not None
+        decision = await ctx.gate.authorize(token, scope, operation="validate", summary=description)
+        return decision_response(decision)
+
+    async def refresh(request: Request) -> Response:
+        data = await read_json_object(request)
+        token = field_str(data, "refresh_token", max_length=MAX_TOKEN_LENGTH)
+        assert token is not None
+        try:
+            issued = await anyio.to_thread.run_sync(lambda: ctx.authority.refresh(token))
+        except TokenError as exc:
+            ctx.metrics.token_operations.labels("refresh", exc.code).inc()
+            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+        ctx.metrics.token_operations.labels("refresh", "ok").inc()
+        body = issued.to_json(ctx.authority.clock())
+        return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
+
+    async def reissue(request: Request) -> Response:
+        data = await read_json_object(request)
+        token = field_str(data, "refresh_token", required=False, max_length=MAX_TOKEN_LENGTH)
+        if token is None:
+            if data.get("family_id") is not None and not ctx.settings.reissue_by_family_id_enabled:
+                raise RequestError(
+                    400,
+                    "malformed_request",
+                    "reissue needs the expired 'refresh_token' (family-id-only reissue is disabled)",
+                )
+            if data.get("family_id") is not None:
+                return await _reissue_by_family_id(ctx, data)
+            raise RequestError(400, "malformed_request", "field 'refresh_token' is required")
+        try:
+            family = await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(token))
+        except RefreshTokenStillValidError as exc:
+            return error_response(400, exc.code)
+        except TokenError as exc:
+            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+        approval = await ctx.broker.request(
+            family_id=family.id,
+            label=family.label,
+            scope="agent-auth:reissue",
+            operation="token.reissue",
+            summary=f"Issue new tokens for '{family.label or family.id[:8]}' (its refresh token expired)",
+        )
+        if not approval.approved:
+            ctx.metrics.token_operations.labels("reissue", "denied").inc()
+            return error_response(403, "reissue_denied", approval.reason)
+        try:
+            issued = await anyio.to_thread.run_sync(
+                lambda: ctx.authority.reissue(token, approved_by=approval.decided_by or "unknown")
+            )
+        except TokenError as exc:
+            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+        ctx.metrics.token_operations.labels("reissue", "ok").inc()
+        body = issued.to_json(ctx.authority.clock())
+        return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
+
+    async def status(request: Request) -> Response:
+        token = bearer_token(request)
+        if token is None:
+            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = await anyio.to_thread.run_sync(lambda: ctx.authority.token_status(token))
+        except TokenError as exc:
+            return error_response(401, exc.code)
+        return JSONResponse(body)
+
+    async def _scoped(request: Request, scope: str) -> Response | None:
+        token = bearer_token(request)
+        if token is None:
+            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+        decision = ctx.gate.check(token, scope, operation=request.url.path)
+        if decision.needs_approval:
+            return error_response(403, "scope_denied", "this endpoint needs the scope at the allow tier")
+        return None if decision.allowed else decision_response(decision)
+
+    async def health(request: Request) -> Response:
+        refused = await _scoped(request, "agent-auth:health")
+        if refused is not None:
+            return refused
+        try:
+            ok = await anyio.to_thread.run_sync(ctx.authority.db.integrity_check) == "ok"
+        except Exception:  # any store failure is "unhealthy", never a 500
+            ok = False
+        return JSONResponse({"status": "ok" if ok else "unhealthy"}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        refused = await _scoped(request, "agent-auth:metrics")
+        if refused is not None:
+            return refused
+        return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
+
+    return [
+        Route("/agent-auth/v1/validate", validate, methods=["POST"]),
+        Route("/agent-auth/v1/token/refresh", refresh, methods=["POST"]),
+        Route("/agent-auth/v1/token/reissue", reissue, methods=["POST"]),
+        Route("/agent-auth/v1/token/status", status, methods=["GET"]),
+        Route("/agent-auth/health", health, methods=["GET"]),
+        Route("/agent-auth/metrics", metrics, methods=["GET"]),
+    ]
+
+
+async def _reissue_by_family_id(ctx: DaemonContext, data: dict[str, object]) -> Response:
+    """The seed's family-id-only reissue, behind ``reissue_by_family_id_enabled`` (off by default)."""
+    family_id = data.get("family_id")
+    if not isinstance(family_id, str):
+        raise RequestError(400, "malformed_request", "field 'family_id' must be a string")
+    try:
+        family = await anyio.to_thread.run_sync(lambda: ctx.authority.get_family(family_id))
+        refresh_token = await anyio.to_thread.run_sync(lambda: ctx.authority.latest_refresh_token(family.id))
+    except AuthError:
+        return error_response(401, "family_revoked")
+    if family.revoked or refresh_token is None:
+        return error_response(401, "family_revoked")
+    try:
+        ctx.authority.check_reissue(refresh_token)
+    except RefreshTokenStillValidError:
+        return error_response(400, "refresh_token_still_valid")
+    except TokenError:
+        return error_response(401, "family_revoked")
+    approval = await ctx.broker.request(
+        family_id=family.id,
+        label=family.label,
+        scope="agent-auth:reissue",
+        operation="token.reissue",
+        summary=f"Issue new tokens for '{family.label or family.id[:8]}' (family-id reissue, compatibility mode)",
+    )
+    if not approval.approved:
+        return error_response(403, "reissue_denied", approval.reason)
+    issued = await anyio.to_thread.run_sync(
+        lambda: ctx.authority.reissue(refresh_token, approved_by=approval.decided_by or "unknown")
+    )
+    body = issued.to_json(ctx.authority.clock())
+    return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
