@@ -200,20 +200,26 @@ def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyRe
     notes: list[str] = []
     for number, raw in enumerate(body, start=1):
         is_last = number == len(body)
+        # A torn write is judged by what the writer did next, not by whether its bytes happen to parse: a
+        # line cut just before its newline is complete JSON, yet the writer treated it as torn.
+        if not is_last and _is_recovery(body[number], prev):
+            notes.append(f"line {number} is a torn write (a crash mid-line), recorded by the next entry")
+            continue
+        if is_last and torn:
+            break  # an unterminated last line is never counted (see the note below)
         try:
             entry = json.loads(raw)
             mac = entry.pop("mac")
         except (ValueError, KeyError, TypeError, AttributeError):
-            if not is_last and _is_recovery(body[number], prev):
-                notes.append(f"line {number} is a torn write (a crash mid-line), recorded by the next entry")
-                continue
-            if is_last and torn:
-                break
             return VerifyReport(False, number - 1, checkpoint, number, "unparseable line", notes=notes)
         if entry.get("prev") != prev or entry.get("seq") != seq + 1:
             return VerifyReport(False, number - 1, checkpoint, number, "chain broken (line removed or inserted)")
         if not hmac.compare_digest(_mac(key, entry), str(mac)):
             return VerifyReport(False, number - 1, checkpoint, number, "MAC mismatch (line modified)")
+        # The MAC covers the parsed value; also require the exact bytes the writer produced, so a change
+        # that decodes to the same value (an escape's case, an exponent's case, added whitespace) is caught.
+        if raw != _canonical({**entry, "mac": mac}):
+            return VerifyReport(False, number - 1, checkpoint, number, "line modified (not as written)")
         prev, seq = str(mac), int(entry["seq"])
     if torn:
         notes.append(f"line {len(body)} is torn (the writer stopped mid-line); it is not counted")
