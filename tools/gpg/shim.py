@@ -264,8 +264,9 @@ def _verify_message(lines: list[str]) -> str:
 
 
 class _Io:
-    def __init__(self, stdin: BinaryIO, stdout: BinaryIO, stderr: BinaryIO) -> None:
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO, stderr: BinaryIO, *, echo_to_tty: bool) -> None:
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.echo_to_tty = echo_to_tty
 
     def status(self, fd: int | None, lines: Sequence[str]) -> None:
         if fd is None or not lines:
@@ -283,9 +284,22 @@ class _Io:
                 view = view[os.write(fd, view) :]
 
     def error(self, message: str) -> None:
-        line = " ".join(message.split())
-        self.stderr.write(f"{PROGRAM}: error: {line}\n".encode("utf-8", "replace"))
+        line = f"{PROGRAM}: error: {' '.join(message.split())}\n".encode("utf-8", "replace")
+        self.stderr.write(line)
         self.stderr.flush()
+        if self.echo_to_tty:
+            # git (2.39) swallows a failing gpg.program's stderr and prints only "gpg failed to sign
+            # the data"; the terminal, when there is one, is the only place the user sees why.
+            try:
+                fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+            except OSError:
+                return
+            try:
+                os.write(fd, line)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
     def read_stdin(self) -> bytes:
         data = self.stdin.read(_MAX_STDIN_BYTES + 1)
@@ -384,6 +398,7 @@ def main(
         stdin if stdin is not None else sys.stdin.buffer,
         stdout if stdout is not None else sys.stdout.buffer,
         stderr if stderr is not None else sys.stderr.buffer,
+        echo_to_tty=stderr is None and bool(args) and args[0] != "--setup",
     )
     try:
         if not args or args[0] in ("--help", "-h"):
