@@ -172,33 +172,44 @@ class Gate:
     # --- decisions -----------------------------------------------------------------------------
 
     def check(
-        self, token: str, required_scope: str, *, operation: str = "validate", now: float | None = None
+        self,
+        token: str,
+        required_scope: str,
+        *,
+        operation: str = "validate",
+        now: float | None = None,
+        audit: bool = True,
     ) -> Decision:
-        """Decide without waiting: allow, deny, or ``approval_required`` for a prompt-tier scope."""
+        """Decide without waiting: allow, deny, or ``approval_required`` for a prompt-tier scope.
+
+        With ``audit=False`` the caller writes the audit entry itself (the MCP layer writes one entry per
+        call, with the decision and the latency).
+        """
         now = self.clock() if now is None else now
+        record = self._record if audit else self._observe
         try:
             validate_scope(required_scope)
         except InvalidScopeError:
-            return self._record(Decision(False, "scope_denied", detail="malformed scope"), required_scope, operation)
+            return record(Decision(False, "scope_denied", detail="malformed scope"), required_scope, operation)
         try:
             principal = self.authenticate(token, now)
         except TokenError as exc:
-            return self._record(Decision(False, exc.code, detail=exc.detail), required_scope, operation)
+            return record(Decision(False, exc.code, detail=exc.detail), required_scope, operation)
         tier = principal.scopes.get(required_scope, Tier.DENY)
         base = Decision(
             False, None, tier=tier, family_id=principal.family_id, label=principal.label, token_id=principal.token_id
         )
         if tier is Tier.DENY:
-            return self._record(replace(base, code="scope_denied"), required_scope, operation)
+            return record(replace(base, code="scope_denied"), required_scope, operation)
         wait = self.limiter.acquire(principal.family_id, now)
         if wait > 0:
-            return self._record(replace(base, code="rate_limited", retry_after_seconds=wait), required_scope, operation)
+            return record(replace(base, code="rate_limited", retry_after_seconds=wait), required_scope, operation)
         self.last_used[principal.family_id] = now
         if tier is Tier.PROMPT:
             if self.broker.active_grant(principal.family_id, required_scope, now) is not None:
-                return self._record(replace(base, allowed=True, detail="timed_grant"), required_scope, operation)
+                return record(replace(base, allowed=True, detail="timed_grant"), required_scope, operation)
             return replace(base, code="approval_required")
-        return self._record(replace(base, allowed=True), required_scope, operation)
+        return record(replace(base, allowed=True), required_scope, operation)
 
     async def authorize(
         self,
@@ -208,11 +219,13 @@ class Gate:
         operation: str,
         summary: str | None = None,
         on_pending: Callable[[PendingApproval], Any] | None = None,
+        audit: bool = True,
     ) -> Decision:
         """Decide, waiting for a person when the scope's tier is ``prompt``."""
-        decision = self.check(token, required_scope, operation=operation)
+        decision = self.check(token, required_scope, operation=operation, audit=audit)
         if not decision.needs_approval:
             return decision
+        record = self._record if audit else self._observe
         assert decision.family_id is not None
         approval = await self.broker.request(
             family_id=decision.family_id,
@@ -228,9 +241,9 @@ class Gate:
             try:
                 self.authenticate(token)
             except TokenError as exc:
-                return self._record(replace(base, code=exc.code), required_scope, operation)
-            return self._record(replace(base, allowed=True), required_scope, operation)
-        return self._record(replace(base, code="scope_denied", detail=approval.reason), required_scope, operation)
+                return record(replace(base, code=exc.code), required_scope, operation)
+            return record(replace(base, allowed=True), required_scope, operation)
+        return record(replace(base, code="scope_denied", detail=approval.reason), required_scope, operation)
 
     def _record(self, decision: Decision, scope: str, operation: str) -> Decision:
         fields: dict[str, Any] = {
@@ -259,6 +272,11 @@ class Gate:
                 label=decision.label,
                 token_id=decision.token_id,
             )
+        for observer in self.observers:
+            observer(decision, scope, operation)
+        return decision
+
+    def _observe(self, decision: Decision, scope: str, operation: str) -> Decision:
         for observer in self.observers:
             observer(decision, scope, operation)
         return decision

@@ -29,7 +29,9 @@ def compose_surfaces(ctx: DaemonContext, surfaces: list[Surface]) -> dict[str, A
 
 def default_surfaces() -> list[Surface]:
     """Surfaces beyond the token service (the MCP endpoint and bridges register here)."""
-    return []
+    from mcp_server.mcp.server import mcp_surface
+
+    return [mcp_surface]
 
 
 async def serve_forever(

@@ -1,0 +1,395 @@
+"""Enforcement of tool scopes, in one place, for every MCP transport.
+
+Two layers, both calling the daemon's gate:
+
+- :class:`McpHttpGate` (ASGI, around ``/mcp``): a ``tools/call`` of a tool whose scope the token lacks or
+  holds at ``deny`` is answered ``403`` with ``WWW-Authenticate: Bearer error="insufficient_scope",
+  scope="…"`` before the SDK sees it — the tool body never runs.
+- :class:`GateMiddleware` (the SDK's server middleware): filters ``tools/list`` per token, and for
+  ``tools/call`` decides allow / prompt (waiting for a person, sending progress so the client keeps the
+  call alive) / deny, then writes one audit entry per call with tool, scope, decision and latency.
+  Arguments reach the audit only as the tool's one-line summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.types import CallToolResult, ListToolsResult, TextContent
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from auth.approvals import PendingApproval
+from auth.errors import AuditError, TokenError
+from auth.gate import Decision, Gate
+from auth.scopes import Tier
+from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_SECONDS = 5.0
+MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
+
+TokenSource = Callable[[ServerRequestContext[Any, Any]], str | None]
+
+DENIED_MESSAGES = {
+    "scope_denied": "This token is not allowed to use {tool} (it needs scope {scope}). Ask the person who "
+    "runs agent-auth to grant it; do not retry.",
+    "rate_limited": "Too many calls for this token; wait {retry}s and try again.",
+    "declined": "The call to {tool} was declined by the user; do not retry without asking them first.",
+    "timeout": "Nobody approved the call to {tool} in time, so it did not run; ask the user before retrying.",
+    "too_many_pending": "Too many calls are already waiting for approval; wait for them to be decided.",
+}
+
+
+def bearer_from_request(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    request = ctx.request
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    scheme, _, value = str(headers.get("authorization", "")).partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _tool_error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+class GateMiddleware:
+    def __init__(self, gate: Gate, registry: ToolRegistry, token_source: TokenSource = bearer_from_request) -> None:
+        self.gate = gate
+        self.registry = registry
+        self.token_source = token_source
+        self.on_call: Callable[[str, str], None] | None = None  # (tool, outcome) for metrics
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/list":
+            return self._filter_list(ctx, await call_next(ctx))
+        if ctx.method == "tools/call":
+            return await self._call(ctx, call_next)
+        return await call_next(ctx)
+
+    # --- tools/list ----------------------------------------------------------------------------
+
+    def _filter_list(self, ctx: ServerRequestContext[Any, Any], result: HandlerResult) -> HandlerResult:
+        token = self.token_source(ctx)
+        scopes: dict[str, Tier] = {}
+        if token is not None:
+            try:
+                scopes = self.gate.authenticate(token).scopes
+            except TokenError:
+                scopes = {}
+        if not isinstance(result, ListToolsResult):
+            return result
+        visible = []
+        for tool in result.tools:
+            spec = self.registry.get(tool.name)
+            if spec is None or token is None:
+                continue  # unknown to the registry, or no principal: fail closed
+            if spec.scope is None:
+                visible.append(tool)
+                continue
+            tier = scopes.get(spec.scope, Tier.DENY)
+            if tier is Tier.ALLOW:
+                visible.append(tool)
+            elif tier is Tier.PROMPT:
+                visible.append(tool.model_copy(update={"description": (tool.description or "") + PROMPT_NOTE}))
+        return result.model_copy(update={"tools": visible})
+
+    # --- tools/call ----------------------------------------------------------------------------
+
+    async def _call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        started = time.perf_counter()
+        params = ctx.params or {}
+        name = params.get("name")
+        arguments = params.get("arguments") or {}
+        spec = self.registry.get(name) if isinstance(name, str) else None
+        if spec is None:
+            return await call_next(ctx)  # the SDK answers "unknown tool"
+        summary = spec.summary(arguments if isinstance(arguments, dict) else {})
+        token = self.token_source(ctx)
+        if token is None:
+            return self._finish(
+                spec.name,
+                spec.scope,
+                "deny",
+                "missing_token",
+                started,
+                summary,
+                _tool_error("This server needs an agent-auth access token."),
+            )
+        scope = spec.scope or "agent-auth:session"
+        if spec.scope is None:
+            try:
+                self.gate.authenticate(token)
+            except TokenError as exc:
+                return self._finish(
+                    spec.name,
+                    None,
+                    "deny",
+                    exc.code,
+                    started,
+                    summary,
+                    _tool_error("The access token is not valid; refresh it."),
+                )
+            return await self._run(ctx, call_next, spec.name, None, started, summary, "allow")
+        decision = await self._authorize(ctx, token, scope, spec.name, summary)
+        if decision.allowed:
+            grant = (
+                "timed_grant"
+                if decision.detail == "timed_grant"
+                else (decision.approval.grant if decision.approval else None)
+            )
+            return await self._run(
+                ctx,
+                call_next,
+                spec.name,
+                scope,
+                started,
+                summary,
+                "allow",
+                tier=decision.tier,
+                family_id=decision.family_id,
+                grant=grant,
+            )
+        code = decision.code or "scope_denied"
+        reason = decision.detail if decision.approval is not None else None
+        key = {
+            "denied": "declined",
+            "timeout": "timeout",
+            "cancelled": "timeout",
+            "too_many_pending": "too_many_pending",
+        }.get(reason or "", code)
+        template = DENIED_MESSAGES.get(key, DENIED_MESSAGES["scope_denied"])
+        if code in ("invalid_token", "token_expired", "token_revoked"):
+            template = "The access token is not valid ({code}); refresh it or ask for a new one."
+        message = template.format(tool=spec.name, scope=scope, code=code, retry=int(decision.retry_after_seconds or 1))
+        return self._finish(
+            spec.name,
+            scope,
+            "deny",
+            reason or code,
+            started,
+            summary,
+            _tool_error(message),
+            family_id=decision.family_id,
+            tier=decision.tier,
+        )
+
+    async def _authorize(
+        self, ctx: ServerRequestContext[Any, Any], token: str, scope: str, tool: str, summary: str
+    ) -> Decision:
+        decision = self.gate.check(token, scope, operation=f"mcp:{tool}", audit=False)
+        if not decision.needs_approval:
+            return decision
+        done = anyio.Event()
+
+        async def keep_alive(approval: PendingApproval) -> None:
+            async def loop() -> None:
+                waited = 0.0
+                while not done.is_set():
+                    remaining = max(0, int(approval.expires_at - time.time()))
+                    await ctx.session.report_progress(
+                        waited, None, f"waiting for a person to approve {tool} ({remaining}s left)"
+                    )
+                    with anyio.move_on_after(PROGRESS_INTERVAL_SECONDS):
+                        await done.wait()
+                    waited += PROGRESS_INTERVAL_SECONDS
+
+            task_group.start_soon(loop)
+
+        async with anyio.create_task_group() as task_group:
+            try:
+                decision = await self.gate.authorize(
+                    token, scope, operation=f"mcp:{tool}", summary=summary, on_pending=keep_alive, audit=False
+                )
+            finally:
+                done.set()
+        return decision
+
+    async def _run(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+        tool: str,
+        scope: str | None,
+        started: float,
+        summary: str,
+        outcome: str,
+        **extra: Any,
+    ) -> HandlerResult:
+        try:
+            result = await call_next(ctx)
+        except BaseException:
+            self._audit(tool, scope, outcome, "error", started, summary, **extra)
+            raise
+        failed = isinstance(result, CallToolResult) and result.is_error
+        self._audit(tool, scope, outcome, "tool_error" if failed else "ok", started, summary, **extra)
+        return result
+
+    def _finish(
+        self,
+        tool: str,
+        scope: str | None,
+        outcome: str,
+        reason: str,
+        started: float,
+        summary: str,
+        result: CallToolResult,
+        **extra: Any,
+    ) -> CallToolResult:
+        self._audit(tool, scope, outcome, reason, started, summary, **extra)
+        return result
+
+    def _audit(
+        self, tool: str, scope: str | None, outcome: str, result: str, started: float, summary: str, **extra: Any
+    ) -> None:
+        fields = {k: (v.value if isinstance(v, Tier) else v) for k, v in extra.items() if v is not None}
+        try:
+            self.gate.authority.audit.append(
+                "mcp.tool_call",
+                tool=tool,
+                scope=scope,
+                outcome=outcome,
+                result=result,
+                summary=summary,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                **fields,
+            )
+        except AuditError:
+            log.error("audit log unwritable while recording a call of %s", tool)
+        if self.on_call is not None:
+            self.on_call(tool, outcome if outcome == "deny" else result)
+
+
+class McpHttpGate:
+    """ASGI wrapper for ``/mcp``: refuse out-of-scope ``tools/call`` with 403 before the SDK runs."""
+
+    def __init__(self, app: ASGIApp, gate: Gate, registry: ToolRegistry, resource_metadata_url: str) -> None:
+        self.app = app
+        self.gate = gate
+        self.registry = registry
+        self.resource_metadata_url = resource_metadata_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_MCP_BODY_BYTES:
+                await _json(send, 413, {"error": "request_too_large"})
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        refusal = self._refusal(scope, body)
+        if refusal is not None:
+            await refusal(send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _refusal(self, scope: Scope, body: bytes) -> Callable[[Send], Any] | None:
+        token = None
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, rest = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and rest.strip():
+                    token = rest.strip()
+        if token is None or b"tools/call" not in body:
+            return None  # the SDK answers missing/invalid tokens (401) and everything else
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return None
+        messages = payload if isinstance(payload, list) else [payload]
+        try:
+            principal = self.gate.authenticate(token)
+        except TokenError:
+            return None
+        for message in messages:
+            if not isinstance(message, dict) or message.get("method") != "tools/call":
+                continue
+            params = message.get("params")
+            name = params.get("name") if isinstance(params, dict) else None
+            spec = self.registry.get(name) if isinstance(name, str) else None
+            if spec is None or spec.scope is None:
+                continue
+            if principal.scopes.get(spec.scope, Tier.DENY) is Tier.DENY:
+                self._audit_refusal(principal.family_id, spec.name, spec.scope)
+                return self._forbidden(spec.scope, spec.name)
+        return None
+
+    def _audit_refusal(self, family_id: str, tool: str, scope: str) -> None:
+        try:
+            self.gate.authority.audit.append(
+                "mcp.tool_call",
+                tool=tool,
+                scope=scope,
+                outcome="deny",
+                result="insufficient_scope",
+                family_id=family_id,
+                latency_ms=0.0,
+            )
+        except AuditError:
+            log.error("audit log unwritable while refusing %s", tool)
+
+    def _forbidden(self, needed: str, tool: str) -> Callable[[Send], Any]:
+        challenge = (
+            f'Bearer error="insufficient_scope", scope="{needed}", '
+            f'resource_metadata="{self.resource_metadata_url}", '
+            f'error_description="tool {tool} needs scope {needed}"'
+        )
+
+        async def respond(send: Send) -> None:
+            await _json(
+                send,
+                403,
+                {
+                    "error": "insufficient_scope",
+                    "scope": needed,
+                    "error_description": f"tool {tool} needs scope {needed}",
+                },
+                [(b"www-authenticate", challenge.encode())],
+            )
+
+        return respond
+
+
+async def _json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
