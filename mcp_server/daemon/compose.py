@@ -29,9 +29,11 @@ def compose_surfaces(ctx: DaemonContext, surfaces: list[Surface]) -> dict[str, A
 
 def default_surfaces() -> list[Surface]:
     """Surfaces beyond the token service (the MCP endpoint and bridges register here)."""
+    from mcp_server.integrations import gpg, things
     from mcp_server.mcp.server import mcp_surface
 
-    return [mcp_surface]
+    # Integrations first: they register tool providers that the MCP surface turns into tools.
+    return [things.surface, gpg.surface, mcp_surface]
 
 
 async def serve_forever(

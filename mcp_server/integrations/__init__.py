@@ -1,0 +1,1 @@
+"""Wiring of the tool packages (``tools/*``) into the daemon: MCP tool specs, REST bridges, settings."""
