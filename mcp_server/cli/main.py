@@ -33,7 +33,10 @@ ENV_HELP = """environment:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON (stable shapes)")
+    # SUPPRESS: a subcommand's parser must not reset a --json given before the command to False.
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON (stable shapes)"
+    )
     parser = argparse.ArgumentParser(
         prog="agent-auth",
         description="agent-auth: scoped, human-approved access for AI agents to your own applications.",
