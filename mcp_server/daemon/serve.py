@@ -93,8 +93,12 @@ async def run(
     ctx: DaemonContext | None = None,
     on_ready: Callable[[DaemonContext], None] | None = None,
     customize: Callable[[DaemonContext], dict[str, Any]] | None = None,
+    stop: anyio.Event | None = None,
 ) -> None:
-    """Serve until stopped. ``customize`` may add routes/lifespan hooks (the MCP endpoint does)."""
+    """Serve until a signal, or until ``stop`` is set (embedding and tests), then drain as on SIGTERM.
+
+    ``customize`` may add routes/lifespan hooks (the MCP endpoint does).
+    """
     ctx = ctx or open_context(settings)
     sock = bind_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -140,9 +144,15 @@ async def run(
         if on_ready is not None:
             on_ready(ctx)
 
+    async def stop_when_asked(event: anyio.Event) -> None:
+        await event.wait()
+        server.should_exit = True
+
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(announce)
+            if stop is not None:
+                tg.start_soon(stop_when_asked, stop)
             await server.serve(sockets=[sock])
             tg.cancel_scope.cancel()
     finally:
