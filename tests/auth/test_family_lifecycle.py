@@ -236,3 +236,40 @@ def test_invalid_input_never_reaches_the_store_as_a_generic_error(authority: Aut
     for scopes in ({1: Tier.ALLOW}, {"things:read": 3}, {"things:read": None}):
         with pytest.raises(InvalidScopeError):
             authority.create_family(scopes)  # type: ignore[arg-type]
+
+
+def test_token_status_describes_either_token_type(authority: Authority) -> None:
+    issued = authority.create_family({"things:read": Tier.ALLOW}, now=T0)
+    access = authority.token_status(issued.access_token, now=T0 + 100)
+    refresh = authority.token_status(issued.refresh_token, now=T0 + 100)
+    assert (access["type"], refresh["type"]) == ("access", "refresh")
+    assert access["family_id"] == refresh["family_id"] == issued.family_id
+    assert access["expires_in"] == 800
+    assert access["scopes"] == {"things:read": "allow"}
+    assert access["revoked"] is False
+    authority.revoke_family(issued.family_id)
+    assert authority.token_status(issued.refresh_token, now=T0 + 100)["revoked"] is True
+    with pytest.raises(InvalidTokenError):
+        authority.token_status("rt" + issued.access_token[2:], now=T0 + 100)
+
+
+def test_every_write_is_recorded_as_a_change_for_cache_eviction(authority: Authority) -> None:
+    start, changed = authority.changes_since(0)
+    assert changed == set()
+    first = authority.create_family({"things:read": Tier.ALLOW})
+    second = authority.create_family({"gpg:sign": Tier.ALLOW})
+    seq, changed = authority.changes_since(start)
+    assert changed == {first.family_id, second.family_id}
+    authority.modify_family(first.family_id, set_tiers={"things:read": Tier.PROMPT})
+    later, changed = authority.changes_since(seq)
+    assert later > seq
+    assert changed == {first.family_id}
+    assert authority.family_count() == 2
+
+
+def test_touch_records_only_newer_last_use_times(authority: Authority) -> None:
+    issued = authority.create_family({"things:read": Tier.ALLOW}, now=T0)
+    assert authority.get_family(issued.family_id).last_used_at is None
+    authority.touch({issued.family_id: T0 + 50})
+    authority.touch({issued.family_id: T0 + 10})
+    assert authority.get_family(issued.family_id).last_used_at == T0 + 50

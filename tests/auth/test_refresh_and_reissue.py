@@ -203,3 +203,22 @@ def test_prune_deletes_dead_rows_but_keeps_the_latest_refresh_token(authority: A
     assert authority.lookup_token(tokens.parse(live.access_token).token_id) is not None
     assert authority.check_reissue(refreshed.refresh_token, now=T0 + 10_000).id == issued.family_id
     assert authority.prune(now=T0 + 10_000, grace_seconds=3600) == 0
+
+
+def _reissue_outcome(authority: Authority, token: str, barrier: threading.Barrier) -> str:
+    barrier.wait(timeout=RACE_TIMEOUT_SECONDS)
+    try:
+        authority.reissue(token, approved_by="tester", now=T0 + 1_000)
+    except AuthError as exc:
+        return exc.code
+    return "ok"
+
+
+def test_two_concurrent_reissues_of_one_expired_token_issue_one_pair(authority: Authority) -> None:
+    issued = _expired_pair(authority)
+    barrier = threading.Barrier(2)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_reissue_outcome, authority, issued.refresh_token, barrier) for _ in range(2)]
+        outcomes = [future.result(timeout=RACE_TIMEOUT_SECONDS) for future in futures]
+    assert sorted(outcomes) == ["invalid_token", "ok"]
+    assert authority.audit.path.read_text().count('"token.reissue"') == 1
