@@ -120,7 +120,7 @@ def test_token_lifecycle_from_create_to_verified_audit_log(env: dict[str, str]) 
 
 
 def test_text_mode_create_prints_tokens_on_stdout_and_only_a_warning_on_stderr(env: dict[str, str]) -> None:
-    result = run_cli(env, "token", "create", "--scope", "things:read", "--label", "demo")
+    result = run_cli(env, "--verbose", "token", "create", "--scope", "things:read", "--label", "demo")
     assert result.returncode == 0, result.stderr
     access = next(word for word in result.stdout.split() if word.startswith("aa_"))
     refresh = next(word for word in result.stdout.split() if word.startswith("rt_"))
@@ -186,6 +186,18 @@ def test_lost_keys_are_reported_with_exit_4(env: dict[str, str]) -> None:
     result = run_cli(env, "token", "list", "--json")
     assert result.returncode == 4
     assert result.error_code() == "keys_missing"
+    assert not _settings(env).key_file_path.exists()
+
+
+def test_keyring_mode_without_a_backend_exits_4_and_says_so(env: dict[str, str]) -> None:
+    keyring_env = {
+        **env,
+        "AGENT_AUTH_KEY_STORE": "keyring",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    result = run_cli(keyring_env, "token", "list", "--json")
+    assert result.returncode == 4
+    assert result.error_code() == "keyring_unavailable"
     assert not _settings(env).key_file_path.exists()
 
 
