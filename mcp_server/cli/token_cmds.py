@@ -111,6 +111,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     rotate.add_argument("family_id", metavar="FAMILY")
     rotate.set_defaults(handler=cmd_rotate)
 
+    from mcp_server.cli.client_cmds import add_token_header
+
+    add_token_header(tsub, common)
+
 
 def _print_issued(app: Application, issued_json: dict[str, object], title: str) -> None:
     text = "\n".join(

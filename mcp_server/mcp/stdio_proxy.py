@@ -1,0 +1,113 @@
+"""``agent-auth mcp``: a stdio MCP server that forwards every request to the daemon over HTTP.
+
+Clients that launch a command (Claude Code's stdio entries, Codex) talk to this process; it holds only a
+token — from ``AGENT_AUTH_TOKEN``/``AGENT_AUTH_URL`` or the stored client credentials, refreshed as needed —
+and the daemon decides everything. stdout carries only the protocol; diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import Server
+from mcp.server.stdio import stdio_server
+from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[], str]
+
+
+def _error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def build_proxy(upstream: Client) -> Server[Any]:
+    async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+        return await upstream.list_tools(cursor=params.cursor if params else None)
+
+    async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+        class Progress:
+            async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+                await ctx.session.report_progress(progress, total, message)
+
+        progress = Progress()
+
+        try:
+            return await upstream.call_tool(params.name, params.arguments or {}, progress_callback=progress)
+        except httpx2.HTTPStatusError as exc:
+            if exc.response.status_code == 403:
+                try:
+                    needed = exc.response.json().get("scope")
+                except ValueError:
+                    needed = None
+                return _error(
+                    f"This token is not allowed to use {params.name}"
+                    + (f" (it needs scope {needed})" if needed else "")
+                    + ". Ask the person who runs agent-auth to grant it; do not retry."
+                )
+            return _error(f"agent-auth refused the call (HTTP {exc.response.status_code}).")
+        except httpx2.TransportError:
+            return _error("The agent-auth daemon is not reachable; ask the user to start it ('agent-auth serve').")
+
+    return Server(
+        "agent-auth",
+        instructions=upstream.instructions,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+@asynccontextmanager
+async def upstream_client(
+    url: str, token_provider: TokenProvider, *, ca_cert: str | None = None
+) -> AsyncIterator[Client]:
+    async def add_token(request: httpx2.Request) -> None:
+        request.headers["Authorization"] = f"Bearer {await anyio.to_thread.run_sync(token_provider)}"
+
+    verify: Any = ca_cert if ca_cert else True
+    async with (
+        httpx2.AsyncClient(
+            event_hooks={"request": [add_token]}, verify=verify, timeout=httpx2.Timeout(30.0, read=600.0)
+        ) as http_client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http_client)) as client,
+    ):
+        yield client
+
+
+async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> None:
+    async with upstream_client(url, token_provider, ca_cert=ca_cert) as upstream:
+        server = build_proxy(upstream)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+def run(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> int:
+    outcome = {"code": 0}
+
+    async def main() -> None:
+        try:
+            await serve_stdio(url, token_provider, ca_cert=ca_cert)
+        except* httpx2.HTTPStatusError as group:
+            first = group.exceptions[0]
+            status = first.response.status_code if isinstance(first, httpx2.HTTPStatusError) else 0
+            sys.stderr.write(f"agent-auth mcp: the daemon refused the token (HTTP {status}); log in again\n")
+            outcome["code"] = 1
+        except* (httpx2.TransportError, OSError):
+            sys.stderr.write(
+                f"agent-auth mcp: cannot reach the agent-auth daemon at {url}. Start it on the host with "
+                "'agent-auth serve' (or 'agent-auth demo'), or set AGENT_AUTH_URL.\n"
+            )
+            outcome["code"] = 5
+
+    anyio.run(main)
+    return outcome["code"]
