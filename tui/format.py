@@ -1,0 +1,66 @@
+"""How values look on screen: tiers in colour, relative times, outcomes. Time is passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.text import Text
+
+TIER_STYLES = {"allow": "green", "prompt": "yellow", "deny": "red"}
+STATUS_STYLES = {"active": "green", "expired": "yellow", "revoked": "red"}
+TIERS = ("allow", "prompt", "deny")
+
+
+def scopes_text(scopes: Mapping[str, str]) -> Text:
+    """``scope`` coloured by its tier, separated by spaces; the tier is also spelled out for no-colour terminals."""
+    text = Text()
+    for index, (scope, tier) in enumerate(sorted(scopes.items())):
+        if index:
+            text.append("  ")
+        text.append(scope, style=TIER_STYLES.get(tier, ""))
+        text.append(f"={tier}", style="dim")
+    return text
+
+
+def ago(timestamp: float | None, now: float) -> str:
+    if not timestamp:
+        return "never"
+    return f"{duration(now - float(timestamp))} ago"
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def remaining(expires_at: float, now: float) -> str:
+    left = max(0, int(expires_at - now + 0.999))
+    return f"{left // 60}:{left % 60:02d}"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def outcome_text(approval: Mapping[str, Any]) -> Text:
+    """``approved once``, ``approved 60 min``, ``denied``, ``timeout`` …, coloured."""
+    decision = approval.get("decision") or {}
+    status = str(approval.get("status") or decision.get("reason") or "?")
+    if decision.get("approved"):
+        if decision.get("grant") == "timed":
+            return Text(f"approved {decision.get('duration_minutes')} min", style="green")
+        return Text("approved once", style="green")
+    return Text(status, style="red" if status == "denied" else "yellow")
+
+
+def audit_time(entry: Mapping[str, Any]) -> str:
+    """``HH:MM:SS`` of the entry's UTC timestamp (the log writes ISO 8601)."""
+    ts = str(entry.get("ts") or "")
+    return ts[11:19] if len(ts) >= 19 else ts

@@ -1,0 +1,206 @@
+"""Approvals: pending prompt-tier requests (newest on top) with countdowns, decisions, recent history.
+
+The cursor follows the request it is on, not the row number, so a new request arriving on top never
+turns "approve" into approving something else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from auth.admin_client import AdminError
+from tui.format import ago, outcome_text, remaining
+from tui.hub import Hub
+from tui.screens.duration import DurationScreen, minutes_label
+from tui.widgets.countdown import Countdown
+from tui.widgets.daemon_banner import DaemonBanner
+from tui.widgets.status_bar import StatusBar
+
+DECIDED_BY = "tui"
+
+
+class ApprovalsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve_once", "Approve once"),
+        Binding("t", "approve_timed", "Approve for…"),
+        Binding("d", "deny", "Deny"),
+    ]
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(name="approvals")
+        self.hub = hub
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.hub, "approvals")
+        yield DaemonBanner(self.hub)
+        with Vertical(id="pending-box"):
+            yield Static("Pending approvals", id="pending-title", classes="section-title")
+            yield DataTable(id="pending", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="detail-box"):
+            yield Static("", id="detail")
+            yield Countdown(self.hub.clock, id="countdown")
+        with Vertical(id="history-box"):
+            yield Static("Recent decisions", classes="section-title")
+            yield DataTable(id="history", cursor_type="none", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        pending = self.query_one("#pending", DataTable)
+        for key, label in (
+            ("left", "left"),
+            ("family", "family"),
+            ("operation", "operation"),
+            ("scope", "scope"),
+            ("summary", "what will happen"),
+        ):
+            pending.add_column(label, key=key)
+        history = self.query_one("#history", DataTable)
+        for key in ("when", "family", "operation", "scope", "outcome", "by"):
+            history.add_column(key, key=key)
+        self.hub.approvals_changed.subscribe(self, lambda _: self.redraw())
+        self.set_interval(1.0, self.tick)
+        self.redraw()
+
+    def on_screen_resume(self) -> None:
+        self.hub.mark_seen()
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#pending", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def redraw(self) -> None:
+        table = self.query_one("#pending", DataTable)
+        keep = self.selected_id()
+        now = self.hub.clock()
+        pending = self.hub.book.pending()
+        table.clear()
+        for approval in pending:
+            table.add_row(
+                remaining(float(approval["expires_at"]), now),
+                Text(str(approval.get("label") or approval["family_id"]), style="bold"),
+                str(approval.get("operation") or ""),
+                Text(str(approval.get("scope") or ""), style="yellow"),
+                str(approval.get("summary") or ""),
+                key=str(approval["id"]),
+            )
+        if keep is not None and keep in {str(a["id"]) for a in pending}:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        count = len(pending)
+        title = f"Pending approvals ({count})" if count else "Pending approvals — nothing is waiting"
+        self.query_one("#pending-title", Static).update(title)
+        self.redraw_history(now)
+        self.show_detail()
+
+    def redraw_history(self, now: float) -> None:
+        history = self.query_one("#history", DataTable)
+        history.clear()
+        for approval in self.hub.book.history:
+            decision = approval.get("decision") or {}
+            history.add_row(
+                ago(approval.get("decided_at") or approval.get("expires_at"), now),
+                str(approval.get("label") or approval.get("family_id") or ""),
+                str(approval.get("operation") or ""),
+                str(approval.get("scope") or ""),
+                outcome_text(approval),
+                str(decision.get("decided_by") or ""),
+            )
+
+    def show_detail(self) -> None:
+        approval = self.current()
+        detail = self.query_one("#detail", Static)
+        countdown = self.query_one(Countdown)
+        if approval is None:
+            detail.update("[dim]Requests that need your decision appear here within a second.[/dim]")
+            countdown.start(None, 60)
+            return
+        text = Text()
+        text.append(str(approval.get("label") or approval["family_id"]), style="bold")
+        text.append(f" ({approval['family_id']}) wants ")
+        text.append(str(approval.get("operation") or "?"), style="bold")
+        text.append(" with scope ")
+        text.append(str(approval.get("scope") or "?"), style="bold yellow")
+        text.append("\n")
+        text.append(str(approval.get("summary") or ""))
+        waiters = int(approval.get("waiters") or 0)
+        if waiters > 1:
+            text.append(f"\n{waiters} identical calls are waiting on this decision", style="dim")
+        detail.update(text)
+        total = float(approval["expires_at"]) - float(approval.get("requested_at") or approval["expires_at"])
+        countdown.start(float(approval["expires_at"]), total)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "pending":
+            self.show_detail()
+
+    def tick(self) -> None:
+        table = self.query_one("#pending", DataTable)
+        now = self.hub.clock()
+        for approval in self.hub.book.pending():
+            key = str(approval["id"])
+            if key in table.rows:
+                table.update_cell(key, "left", remaining(float(approval["expires_at"]), now))
+
+    def current(self) -> dict[str, Any] | None:
+        approval_id = self.selected_id()
+        return None if approval_id is None else self.hub.book.get(approval_id)
+
+    # --- decisions ----------------------------------------------------------------------------
+
+    def action_approve_once(self) -> None:
+        approval = self.current()
+        if approval is None:
+            self.notify("nothing is pending", severity="warning")
+            return
+        self.decide(str(approval["id"]), "approve", "once", None)
+
+    def action_deny(self) -> None:
+        approval = self.current()
+        if approval is None:
+            self.notify("nothing is pending", severity="warning")
+            return
+        self.decide(str(approval["id"]), "deny", "once", None)
+
+    def action_approve_timed(self) -> None:
+        approval = self.current()
+        if approval is None:
+            self.notify("nothing is pending", severity="warning")
+            return
+        approval_id = str(approval["id"])
+        what = f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}"
+
+        def chosen(minutes: int | None) -> None:
+            if minutes is not None:
+                self.decide(approval_id, "approve", "timed", minutes)
+
+        self.app.push_screen(DurationScreen(what), chosen)
+
+    @work(group="decide")
+    async def decide(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
+        params: dict[str, Any] = {"approval_id": approval_id, "decision": decision, "decided_by": DECIDED_BY}
+        if decision == "approve":
+            params["grant"] = grant
+            if minutes is not None:
+                params["duration_minutes"] = minutes
+        try:
+            result = await self.hub.backend.call("approvals.decide", **params)
+        except AdminError as exc:
+            self.notify(exc.message, title=exc.code, severity="error")
+            return
+        self.hub.approval_decided(result)
+        if decision == "deny":
+            self.notify("denied")
+        else:
+            self.notify("approved once" if minutes is None else f"approved for {minutes_label(minutes)}")
