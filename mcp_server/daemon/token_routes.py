@@ -39,7 +39,10 @@ def decision_response(decision: Decision) -> JSONResponse:
     headers = None
     if code == "rate_limited" and decision.retry_after_seconds is not None:
         headers = {"Retry-After": str(max(1, math.ceil(decision.retry_after_seconds)))}
-    return error_response(_TOKEN_STATUS.get(code, 403), code, headers=headers, valid=False)
+    # Why a prompt was declined (denied, timeout, too_many_pending, …) is the caller's to know; other
+    # denial details are security reasons and stay in the audit log.
+    detail = decision.approval.reason if decision.approval is not None and not decision.approval.approved else None
+    return error_response(_TOKEN_STATUS.get(code, 403), code, detail, headers=headers, valid=False)
 
 
 def routes(ctx: DaemonContext) -> list[Route]:
