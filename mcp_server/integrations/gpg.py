@@ -1,12 +1,310 @@
-"""Wiring of ``tools/gpg`` into the daemon (MCP tools and the seed's REST bridge, through the gate)."""
+"""Wiring of ``tools/gpg`` into the daemon (MCP tools and the seed's REST bridge, through the gate).
+
+:func:`surface` builds one :class:`GpgIntegration` from the settings — the allowlist, ``GNUPGHOME``, the gpg
+binary, the passphrase store — registers the MCP tool provider (``gpg_tools.py``) and returns the seed's
+routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``).
+
+Authorization happens in the gate only: for a sign request the route first checks key and payload
+without signing (:meth:`GpgService.prepare_sign`) so that a prompt-tier approval shows what is signed
+(commit subject, author, tree, parents, key), then waits in ``gate.authorize``, then signs through the
+framework-free bridge handler in a worker thread. Every signing attempt that passed authentication is
+also audited as ``gpg.sign`` with the payload's SHA-256, the summary, the key and the result.
+"""
 
 from __future__ import annotations
 
+import binascii
+import contextlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.errors import AuditError, TokenError
+from auth.gate import Decision
+from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.http import bearer_token, error_response
+from mcp_server.daemon.token_routes import decision_response
+from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
+from mcp_server.settings import Settings, SettingsError
+from tools.gpg.bridge import error_response as gpg_error_response
+from tools.gpg.bridge import handle_sign, handle_verify, parse_sign_request
+from tools.gpg.errors import GpgError, InvalidRequestError
+from tools.gpg.keys import GpgKey
+from tools.gpg.passphrase import PassphraseSource
+from tools.gpg.payload import parse_git_payload
+from tools.gpg.policy import GpgPolicy
+from tools.gpg.runner import GpgRunner, Notation, RawSignature, RawVerification
+from tools.gpg.service import GpgRunnerProtocol, GpgService, SignPlan
+
+log = logging.getLogger(__name__)
+
+SIGN_SCOPE = "gpg:sign"
+VERIFY_SCOPE = "gpg:verify"
+DEFAULT_GPG_TIMEOUT_SECONDS = 10.0
+KEY_LISTING_TTL_SECONDS = 5.0
+NOTATION_NAME = "request-id@agent-auth.local"
 
 
-def surface(ctx: DaemonContext) -> dict[str, Any]:
+class CachedKeyListing:
+    """A runner whose secret-key listing is reused for a few seconds.
+
+    A signature needs the listing twice (the approval summary, then the signature itself); each listing is
+    a gpg subprocess. Staleness is harmless: the runner signs with ``-u FPR!`` and checks ``SIG_CREATED``,
+    so a key removed meanwhile fails at gpg, and a key added shows up within the TTL.
+    """
+
+    def __init__(
+        self,
+        runner: GpgRunnerProtocol,
+        *,
+        ttl_seconds: float = KEY_LISTING_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runner = runner
+        self._ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: list[GpgKey] | None = None
+        self._listed_at = 0.0
+
+    def list_secret_keys(self) -> list[GpgKey]:
+        with self._lock:
+            if self._keys is not None and self._clock() - self._listed_at < self._ttl_seconds:
+                return list(self._keys)
+        keys = self._runner.list_secret_keys()
+        with self._lock:
+            self._keys, self._listed_at = keys, self._clock()
+        return list(keys)
+
+    def sign_detached(
+        self,
+        fingerprint: str,
+        payload: bytes,
+        *,
+        passphrase: bytes | None = None,
+        notations: Sequence[Notation] = (),
+    ) -> RawSignature:
+        return self._runner.sign_detached(fingerprint, payload, passphrase=passphrase, notations=notations)
+
+    def verify_detached(self, signature: bytes, payload: bytes, *, keyid_format: str = "long") -> RawVerification:
+        return self._runner.verify_detached(signature, payload, keyid_format=keyid_format)
+
+
+def build_service(settings: Settings, passphrases: PassphraseSource | None = None) -> GpgService:
+    """The GPG service the settings describe; raises :class:`SettingsError` for a bad allowlist entry."""
+    try:
+        policy = GpgPolicy(settings.gpg_allowed_keys)
+    except GpgError as exc:
+        raise SettingsError(f"setting 'gpg_allowed_keys': {exc.message}") from None
+    # Not (yet) fields of Settings: read them when present so adding them there needs no change here.
+    timeout_seconds = float(getattr(settings, "gpg_timeout_seconds", DEFAULT_GPG_TIMEOUT_SECONDS))
+    runner = GpgRunner(gnupghome=settings.gpg_home, gpg_binary=settings.gpg_binary, timeout_seconds=timeout_seconds)
+    if passphrases is None:
+        passphrases = select_passphrase_store(settings.key_store, settings.config_dir)
+    return GpgService(CachedKeyListing(runner), policy, passphrases)
+
+
+@dataclass
+class GpgIntegration:
+    """The daemon-side GPG surface: the service plus what every signature must leave in the audit log."""
+
+    ctx: DaemonContext
+    service: GpgService
+    notations_enabled: bool = False
+    new_request_id: Callable[[], str] = field(default=lambda: f"gs_{secrets.token_hex(8)}")
+
+    def notations(self) -> tuple[str | None, tuple[Notation, ...]]:
+        """A fresh request id, and the notation that stamps it into the signature when enabled."""
+        if not self.notations_enabled:
+            return None, ()
+        request_id = self.new_request_id()
+        return request_id, (Notation(NOTATION_NAME, request_id),)
+
+    def audit_sign(self, *, surface: str, result: str, strict: bool, **fields: Any) -> bool:
+        """Append ``gpg.sign``; False when it could not be written (``strict`` callers then withhold)."""
+        clean = {k: v for k, v in fields.items() if v is not None}
+        try:
+            self.ctx.authority.audit.append("gpg.sign", surface=surface, result=result, **clean)
+        except AuditError:
+            log.error("audit log unwritable while recording a gpg signature (%s)", result)
+            return not strict
+        return True
+
+
+# --- REST: the seed's /gpg-bridge/v1 routes -----------------------------------------------------------
+
+
+def _refusal(decision: Decision) -> Response:
+    approval = decision.approval
+    if approval is not None and not approval.approved:
+        return error_response(
+            403,
+            "scope_denied",
+            f"the signing request was not approved on the host ({approval.reason})",
+            valid=False,
+            approval=approval.reason,
+        )
+    return decision_response(decision)
+
+
+async def _json_body(request: Request) -> object:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return _INVALID_JSON
+
+
+_INVALID_JSON = object()
+
+
+def _invalid_json() -> Response:
+    status, body = gpg_error_response(InvalidRequestError("the request body is not valid JSON"))
+    return JSONResponse(body, status_code=status)
+
+
+def _may_use(ctx: DaemonContext, token: str, scope: str) -> bool:
+    """Whether the token is valid and holds ``scope`` above deny (cheap: no audit, no rate limit)."""
+    try:
+        principal = ctx.gate.authenticate(token)
+    except TokenError:
+        return False
+    return principal.scopes.get(scope, Tier.DENY) is not Tier.DENY
+
+
+def _plan(service: GpgService, body: object) -> SignPlan:
+    request = parse_sign_request(body)
+    return service.prepare_sign(request.local_user, request.payload)
+
+
+def verify_summary(payload: bytes) -> str:
+    """A one-line description of a verify request for a prompt-tier approval; never raises."""
+    try:
+        summary = parse_git_payload(payload)
+    except GpgError:
+        return f"verify a signature over a {len(payload)}-byte payload"
+    subject = getattr(summary, "subject", "")
+    return f'verify the signature of a git {summary.kind} "{subject}"'
+
+
+def routes(gpg: GpgIntegration) -> list[Route]:
+    ctx = gpg.ctx
+
+    async def sign(request: Request) -> Response:
+        token = bearer_token(request)
+        if token is None:
+            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+        body = await _json_body(request)
+        operation = "gpg-bridge:sign"
+        if not _may_use(ctx, token, SIGN_SCOPE):
+            # Refuse (and audit) through the gate before revealing anything about keys or payloads.
+            return _refusal(await ctx.gate.authorize(token, SIGN_SCOPE, operation=operation))
+        if body is _INVALID_JSON:
+            return _invalid_json()
+        try:
+            plan = await anyio.to_thread.run_sync(_plan, gpg.service, body)
+        except GpgError as exc:
+            gpg.audit_sign(surface="rest", result=exc.code, strict=False)
+            status, error = gpg_error_response(exc)
+            return JSONResponse(error, status_code=status)
+        decision = await ctx.gate.authorize(token, SIGN_SCOPE, operation=operation, summary=plan.summary)
+        if not decision.allowed:
+            return _refusal(decision)
+        request_id, notations = gpg.notations()
+        status, response = await anyio.to_thread.run_sync(lambda: handle_sign(body, gpg.service, notations=notations))
+        result = "ok" if status == 200 else str(response.get("code") or response.get("error"))
+        recorded = gpg.audit_sign(
+            surface="rest",
+            result=result,
+            strict=status == 200,
+            payload_sha256=plan.payload_sha256,
+            summary=plan.summary,
+            fingerprint=response.get("resolved_key_fingerprint", plan.fingerprint),
+            family_id=decision.family_id,
+            request_id=request_id,
+        )
+        if not recorded:
+            return error_response(503, "audit_unavailable", "the audit log is unwritable; the signature was withheld")
+        return JSONResponse(response, status_code=status)
+
+    async def verify(request: Request) -> Response:
+        token = bearer_token(request)
+        if token is None:
+            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+        body = await _json_body(request)
+        summary = "verify a signature"
+        if isinstance(body, dict) and isinstance(body.get("payload_b64"), str):
+            with contextlib.suppress(binascii.Error, ValueError):
+                summary = verify_summary(binascii.a2b_base64(body["payload_b64"]))
+        decision = await ctx.gate.authorize(token, VERIFY_SCOPE, operation="gpg-bridge:verify", summary=summary)
+        if not decision.allowed:
+            return _refusal(decision)
+        if body is _INVALID_JSON:
+            return _invalid_json()
+        status, response = await anyio.to_thread.run_sync(handle_verify, body, gpg.service)
+        return JSONResponse(response, status_code=status)
+
+    return [
+        Route("/gpg-bridge/v1/sign", sign, methods=["POST"]),
+        Route("/gpg-bridge/v1/verify", verify, methods=["POST"]),
+    ]
+
+
+# --- the surface ----------------------------------------------------------------------------------------
+
+
+def announce_lines(settings: Settings, service: GpgService) -> list[str]:
+    allowed = len(service.policy.allowed_fingerprints)
+    home = settings.gpg_home or "~/.gnupg"
+    if not allowed:
+        return [
+            "gpg signing  no keys allowlisted: gpg_sign and /gpg-bridge/v1/sign refuse every key "
+            "(set gpg_allowed_keys or AGENT_AUTH_GPG_ALLOWED_KEYS to full fingerprints)"
+        ]
+    return [f"gpg signing  {allowed} allowed key{'s' if allowed != 1 else ''} in GNUPGHOME {home}"]
+
+
+def surface(ctx: DaemonContext, *, service: GpgService | None = None) -> dict[str, Any]:
     """Register this integration's tool provider and return its REST routes."""
-    return {"routes": [], "lifespan_hooks": []}
+    from mcp_server.integrations.gpg_tools import tool_specs
+
+    settings = ctx.settings
+    gpg = GpgIntegration(
+        ctx,
+        service if service is not None else build_service(settings),
+        notations_enabled=bool(getattr(settings, "gpg_sign_notations", False)),
+    )
+    ctx.extras["gpg"] = gpg
+    ctx.extras.setdefault("tool_providers", []).append(lambda _ctx: tool_specs(gpg))
+    ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), *announce_lines(settings, gpg.service)]
+    for scope, description in (
+        (SIGN_SCOPE, "sign git commits and tags with an allowlisted GPG key"),
+        (VERIFY_SCOPE, "verify GPG signatures and list the allowlisted keys"),
+    ):
+        ctx.known_scopes.setdefault(scope, {"scope": scope, "description": description, "tools": [], "system": False})
+    return {"routes": routes(gpg), "lifespan_hooks": []}
+
+
+__all__ = [
+    "NOTATION_NAME",
+    "SIGN_SCOPE",
+    "VERIFY_SCOPE",
+    "CachedKeyListing",
+    "GpgIntegration",
+    "PassphraseStore",
+    "build_service",
+    "routes",
+    "surface",
+    "verify_summary",
+]
