@@ -1,28 +1,26 @@
-"""Ready-to-paste setup for a newly issued token family: an ``agent-auth login`` line and ``.mcp.json``."""
+"""Ready-to-paste setup for a newly issued token family: the ``agent-auth login`` line and ``.mcp.json``.
+
+``agent-auth login`` reads the tokens at hidden prompts (or stdin), never from its arguments, so the
+command carries only the daemon URL; the person pastes the two tokens when asked. The ``.mcp.json``
+entry matches ``agent-auth mcp-config``.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
-from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:9100"
+# Prompt-tier calls wait for a person; the client must not give up first (milliseconds).
+MCP_TIMEOUT_MS = 600_000
 
 
-def login_command(issued: Mapping[str, Any], daemon_url: str | None) -> str:
-    """The command that stores the new tokens on the agent's side."""
-    parts = ["agent-auth", "login"]
-    if daemon_url:
-        parts += ["--url", daemon_url]
-    parts += ["--access-token", str(issued["access_token"]), "--refresh-token", str(issued["refresh_token"])]
-    return shlex.join(parts)
+def login_command(daemon_url: str | None) -> str:
+    return shlex.join(["agent-auth", "login", "--url", daemon_url or DEFAULT_URL])
 
 
 def mcp_json(daemon_url: str | None) -> str:
     """A Claude Code ``.mcp.json`` entry that fetches the bearer token through ``agent-auth token header``."""
-    url = (daemon_url or "http://127.0.0.1:9100").rstrip("/") + "/mcp"
-    config = {
-        "mcpServers": {
-            "agent-auth": {"type": "http", "url": url, "headersHelper": "agent-auth token header"},
-        }
-    }
-    return json.dumps(config, indent=2)
+    url = (daemon_url or DEFAULT_URL).rstrip("/") + "/mcp"
+    entry = {"type": "http", "url": url, "headersHelper": "agent-auth token header", "timeout": MCP_TIMEOUT_MS}
+    return json.dumps({"mcpServers": {"agent-auth": entry}}, indent=2)

@@ -29,7 +29,7 @@ class ShowTokensScreen(ModalScreen[None]):
         self.texts = {
             "access": str(issued["access_token"]),
             "refresh": str(issued["refresh_token"]),
-            "login": login_command(issued, daemon_url),
+            "login": login_command(daemon_url),
             "mcp": mcp_json(daemon_url),
         }
 
@@ -41,7 +41,7 @@ class ShowTokensScreen(ModalScreen[None]):
             yield Static("[b red]Shown only now[/b red]: copy them before closing this window.", id="once-warning")
             yield Static(f"[b]access[/b]   {escape(self.texts['access'])}", id="access-token", classes="secret")
             yield Static(f"[b]refresh[/b]  {escape(self.texts['refresh'])}", id="refresh-token", classes="secret")
-            yield Static("[b]On the agent's side[/b]")
+            yield Static("[b]On the agent's side[/b] (it asks for the two tokens: paste them at its prompts)")
             yield Static(escape(self.texts["login"]), id="login-snippet", classes="snippet")
             yield Static("[b].mcp.json[/b]")
             yield Static(escape(self.texts["mcp"]), id="mcp-snippet", classes="snippet")
