@@ -123,11 +123,12 @@ def _coerce(name: str, hint: Any, value: Any, from_env: bool) -> Any:
                 return int(value)
             raise ValueError
         if hint is float:
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not (isinstance(value, int | float) or from_env):
                 raise ValueError
-            if isinstance(value, int | float) or from_env:
-                return float(value)
-            raise ValueError
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError
+            return number
         if hint is str:
             if not isinstance(value, str):
                 raise ValueError
@@ -151,15 +152,28 @@ def _describe(hint: Any) -> str:
 
 def load_settings(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    config_dir = _xdg(env, "XDG_CONFIG_HOME", ".config") / "agent-auth"
-    state_dir = _xdg(env, "XDG_STATE_HOME", ".local/state") / "agent-auth"
-    runtime = env.get("XDG_RUNTIME_DIR")
-    base: dict[str, Any] = {
-        "data_dir": _xdg(env, "XDG_DATA_HOME", ".local/share") / "agent-auth",
-        "state_dir": state_dir,
-        "config_dir": config_dir,
-        "runtime_dir": Path(runtime) / "agent-auth" if runtime and os.path.isabs(runtime) else state_dir / "run",
-    }
+    home = env.get(f"{ENV_PREFIX}HOME")
+    if home:
+        if not os.path.isabs(home):
+            raise SettingsError(f"{ENV_PREFIX}HOME must be an absolute path, not {home!r}")
+        root = Path(home)
+        config_dir, state_dir = root / "config", root / "state"
+        base: dict[str, Any] = {
+            "data_dir": root / "data",
+            "state_dir": state_dir,
+            "config_dir": config_dir,
+            "runtime_dir": root / "run",
+        }
+    else:
+        config_dir = _xdg(env, "XDG_CONFIG_HOME", ".config") / "agent-auth"
+        state_dir = _xdg(env, "XDG_STATE_HOME", ".local/state") / "agent-auth"
+        runtime = env.get("XDG_RUNTIME_DIR")
+        base = {
+            "data_dir": _xdg(env, "XDG_DATA_HOME", ".local/share") / "agent-auth",
+            "state_dir": state_dir,
+            "config_dir": config_dir,
+            "runtime_dir": Path(runtime) / "agent-auth" if runtime and os.path.isabs(runtime) else state_dir / "run",
+        }
     hints = typing.get_type_hints(Settings)
     config_path = Path(env[f"{ENV_PREFIX}CONFIG"]) if env.get(f"{ENV_PREFIX}CONFIG") else config_dir / "config.toml"
     values: dict[str, Any] = {}

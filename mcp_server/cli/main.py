@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from auth.admin_client import AdminError
 from auth.errors import AuthError
-from mcp_server.cli import audit_cmds, client_cmds, serve_cmds, terminal_notifier, token_cmds
+from mcp_server.cli import audit_cmds, client_cmds, demo_cmds, serve_cmds, terminal_notifier, token_cmds
 from mcp_server.cli.app import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmds.register(sub, common)
     serve_cmds.register(sub, common)
     client_cmds.register(sub, common)
+    demo_cmds.register(sub, common)
     terminal_notifier.register(sub, common)
     return parser
 

@@ -55,6 +55,9 @@ class Credentials:
 
 def _config_dir(env: dict[str, str] | None = None) -> Path:
     env = dict(os.environ) if env is None else env
+    home = env.get("AGENT_AUTH_HOME")
+    if home and os.path.isabs(home):
+        return Path(home) / "config"
     base = env.get("XDG_CONFIG_HOME")
     root = Path(base) if base and os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
     return root / "agent-auth"
