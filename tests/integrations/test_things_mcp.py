@@ -162,7 +162,9 @@ async def test_write_tools_carry_annotations_and_input_schemas(connect: Callable
 async def approver(ctx: DaemonContext, *, approve: bool) -> AsyncIterator[list[str]]:
     """Decide the next approval (as a person in the TUI would); yields the summaries it was shown."""
     send, receive = anyio.create_memory_object_stream[dict[str, Any]](10)
-    unsubscribe = ctx.broker.subscribe(lambda kind, data: send.send_nowait(data) if kind == "approval.created" else None)
+    unsubscribe = ctx.broker.subscribe(
+        lambda kind, data: send.send_nowait(data) if kind == "approval.created" else None
+    )
     shown: list[str] = []
 
     async def decide() -> None:
