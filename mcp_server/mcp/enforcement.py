@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult, ListToolsResult, TextContent
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.approvals import PendingApproval
@@ -56,6 +57,18 @@ def bearer_from_request(ctx: ServerRequestContext[Any, Any]) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def _list_result(result: HandlerResult) -> ListToolsResult | None:
+    """The SDK hands middleware the wire form (a dict); read it as a model so it can be filtered."""
+    if isinstance(result, ListToolsResult):
+        return result
+    if isinstance(result, dict):
+        try:
+            return ListToolsResult.model_validate(result)
+        except ValidationError:
+            return None
+    return None
+
+
 def _tool_error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
@@ -84,10 +97,12 @@ class GateMiddleware:
                 scopes = self.gate.authenticate(token).scopes
             except TokenError:
                 scopes = {}
-        if not isinstance(result, ListToolsResult):
-            return result
+        listed = _list_result(result)
+        if listed is None:
+            log.error("tools/list returned an unexpected shape; listing no tools")
+            return ListToolsResult(tools=[])
         visible = []
-        for tool in result.tools:
+        for tool in listed.tools:
             spec = self.registry.get(tool.name)
             if spec is None or token is None:
                 continue  # unknown to the registry, or no principal: fail closed
@@ -99,7 +114,7 @@ class GateMiddleware:
                 visible.append(tool)
             elif tier is Tier.PROMPT:
                 visible.append(tool.model_copy(update={"description": (tool.description or "") + PROMPT_NOTE}))
-        return result.model_copy(update={"tools": visible})
+        return listed.model_copy(update={"tools": visible})
 
     # --- tools/call ----------------------------------------------------------------------------
 
@@ -228,7 +243,9 @@ class GateMiddleware:
         except BaseException:
             self._audit(tool, scope, outcome, "error", started, summary, **extra)
             raise
-        failed = isinstance(result, CallToolResult) and result.is_error
+        failed = (isinstance(result, CallToolResult) and result.is_error) or (
+            isinstance(result, dict) and result.get("isError") is True
+        )
         self._audit(tool, scope, outcome, "tool_error" if failed else "ok", started, summary, **extra)
         return result
 

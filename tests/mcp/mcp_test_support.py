@@ -1,0 +1,134 @@
+"""Shared pieces of the MCP tests: small gated test tools, a daemon serving ``/mcp``, audit reading."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+
+from auth.audit import AuditLog
+from mcp_server.daemon.compose import compose_surfaces
+from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.serve import open_context, run
+from mcp_server.mcp.registry import ToolSpec
+from mcp_server.mcp.server import mcp_surface
+from mcp_server.settings import load_settings
+from tests.support.daemon import READY_TIMEOUT_SECONDS, RunningDaemon
+
+# The scopes of the test tools, and a family holding them at every tier (one scope absent).
+READ_SCOPE = "notes:read"
+WRITE_SCOPE = "notes:write"
+ADMIN_SCOPE = "notes:admin"
+ABSENT_SCOPE = "notes:export"
+FAMILY_SCOPES = {READ_SCOPE: "allow", WRITE_SCOPE: "prompt", ADMIN_SCOPE: "deny"}
+SECRET = "s3cr3t-passphrase-never-logged"
+
+
+@dataclass
+class ToolRuns:
+    """Which test tool bodies ran (appended from whichever thread or loop ran them)."""
+
+    names: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, name: str) -> None:
+        with self._lock:
+            self.names.append(name)
+
+
+def notes_tools(runs: ToolRuns) -> list[ToolSpec]:
+    """One tool per tier: read (allow), write (prompt), purge (deny), export (scope absent from the family)."""
+
+    def read_note(title: str) -> str:
+        runs.record("read_note")
+        return f"note {title}"
+
+    async def write_note(title: str, body: str, passphrase: str = "") -> str:
+        runs.record("write_note")
+        return f"wrote {title}"
+
+    def purge_notes() -> str:
+        runs.record("purge_notes")
+        return "purged"
+
+    def export_notes() -> str:
+        runs.record("export_notes")
+        return "exported"
+
+    return [
+        ToolSpec("read_note", read_note, READ_SCOPE, "Read one note.", read_only=True),
+        ToolSpec(
+            "write_note",
+            write_note,
+            WRITE_SCOPE,
+            "Write one note.",
+            summarize=lambda args: f"write note '{args.get('title')}'",
+        ),
+        ToolSpec("purge_notes", purge_notes, ADMIN_SCOPE, "Delete every note.", destructive=True),
+        ToolSpec("export_notes", export_notes, ABSENT_SCOPE, "Export every note.", read_only=True),
+    ]
+
+
+def tool_provider(runs: ToolRuns) -> Callable[[DaemonContext], Iterable[ToolSpec]]:
+    return lambda ctx: notes_tools(runs)
+
+
+def start_mcp_daemon(
+    env: Mapping[str, str],
+    runs: ToolRuns,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> RunningDaemon:
+    """A real daemon (uvicorn on 127.0.0.1:0, admin socket) whose ``/mcp`` serves whoami plus the test tools.
+
+    ``tests.support.daemon.start_daemon`` serves the token service only; this adds the MCP surface the way
+    ``compose.serve_forever`` does, with the test tools registered as a tool provider.
+    """
+    settings = load_settings(env=env, overrides=overrides)
+    ctx = open_context(settings)
+    ctx.extras["tool_providers"] = [tool_provider(runs)]
+    ready = threading.Event()
+    handles: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        handles["token"] = anyio.lowlevel.current_token()
+        handles["stop"] = stop = anyio.Event()
+        await run(
+            settings,
+            ctx=ctx,
+            on_ready=lambda _ctx: ready.set(),
+            customize=lambda c: compose_surfaces(c, [mcp_surface]),
+            stop=stop,
+        )
+
+    def thread_main() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # reported by stop() and below
+            errors.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=thread_main, name="agent-auth-mcp-daemon", daemon=True)
+    thread.start()
+    if not ready.wait(READY_TIMEOUT_SECONDS):
+        raise AssertionError(f"the daemon did not start within {READY_TIMEOUT_SECONDS} s")
+    if errors:
+        raise AssertionError(f"the daemon failed to start: {errors[0]!r}") from errors[0]
+    assert ctx.url is not None
+    return RunningDaemon(settings, ctx, ctx.url, thread, handles["token"], handles["stop"], errors)
+
+
+def audit_entries(audit: AuditLog | Path, event: str) -> list[dict[str, Any]]:
+    """Entries of one event type from the audit log (JSON Lines)."""
+    path = audit if isinstance(audit, Path) else audit.path
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [e for e in entries if e.get("event") == event]
