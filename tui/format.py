@@ -61,6 +61,11 @@ def outcome_text(approval: Mapping[str, Any]) -> Text:
 
 
 def audit_time(entry: Mapping[str, Any]) -> str:
-    """``HH:MM:SS`` of the entry's UTC timestamp (the log writes ISO 8601)."""
+    """``MM-DD HH:MM:SS`` (UTC) of the entry's ISO 8601 timestamp."""
     ts = str(entry.get("ts") or "")
-    return ts[11:19] if len(ts) >= 19 else ts
+    return f"{ts[5:10]} {ts[11:19]}" if len(ts) >= 19 else ts
+
+
+def plain(value: object) -> Text:
+    """A table cell that shows text exactly as given: agents choose summaries, so never parse markup."""
+    return Text("" if value is None else str(value))

@@ -38,9 +38,9 @@ async def test_a_prompt_request_appears_and_approving_once_lets_the_call_through
     call = AgentCall()
     async with app.run_test(size=(120, 40)) as pilot, anyio.create_task_group() as tg:
         await wait_until(pilot, lambda: app.hub.connected is True, "the TUI is connected")
-        tg.start_soon(call.run, daemon, family["access_token"], "things:write", "Add to-do 'Buy milk'")
+        tg.start_soon(call.run, daemon, family["access_token"], "things:write", "Add to-do '[urgent] Buy milk'")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the request is listed")
-        assert rows(app, "pending")[0][1:] == ["laptop", "validate", "things:write", "Add to-do 'Buy milk'"]
+        assert rows(app, "pending")[0][1:] == ["laptop", "validate", "things:write", "Add to-do '[urgent] Buy milk'"]
         await pilot.press("a")
         await wait_until(pilot, lambda: call.response is not None, "the agent's call returns")
         assert call.body() == {"valid": True, "tier": "prompt"}

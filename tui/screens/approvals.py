@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from auth.admin_client import AdminError
-from tui.format import ago, outcome_text, remaining
+from tui.format import ago, outcome_text, plain, remaining
 from tui.hub import Hub
 from tui.screens.duration import DurationScreen, minutes_label
 from tui.widgets.countdown import Countdown
@@ -91,9 +92,9 @@ class ApprovalsScreen(Screen[None]):
             table.add_row(
                 remaining(float(approval["expires_at"]), now),
                 Text(str(approval.get("label") or approval["family_id"]), style="bold"),
-                str(approval.get("operation") or ""),
+                plain(approval.get("operation")),
                 Text(str(approval.get("scope") or ""), style="yellow"),
-                str(approval.get("summary") or ""),
+                plain(approval.get("summary")),
                 key=str(approval["id"]),
             )
         if keep is not None and keep in {str(a["id"]) for a in pending}:
@@ -111,11 +112,11 @@ class ApprovalsScreen(Screen[None]):
             decision = approval.get("decision") or {}
             history.add_row(
                 ago(approval.get("decided_at") or approval.get("expires_at"), now),
-                str(approval.get("label") or approval.get("family_id") or ""),
-                str(approval.get("operation") or ""),
-                str(approval.get("scope") or ""),
+                plain(approval.get("label") or approval.get("family_id")),
+                plain(approval.get("operation")),
+                plain(approval.get("scope")),
                 outcome_text(approval),
-                str(decision.get("decided_by") or ""),
+                plain(decision.get("decided_by")),
             )
 
     def show_detail(self) -> None:
@@ -179,7 +180,7 @@ class ApprovalsScreen(Screen[None]):
             self.notify("nothing is pending", severity="warning")
             return
         approval_id = str(approval["id"])
-        what = f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}"
+        what = escape(f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}")
 
         def chosen(minutes: int | None) -> None:
             if minutes is not None:

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from auth.admin_client import AdminError
-from tui.format import audit_time
+from tui.format import audit_time, plain
 from tui.hub import Hub
 from tui.widgets.daemon_banner import DaemonBanner
 from tui.widgets.status_bar import StatusBar
@@ -44,6 +44,7 @@ def matches(entry: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
 
 
 class AuditScreen(Screen[None]):
+    AUTO_FOCUS = "#audit"  # keys 1/2/3, v, / work at once; typing goes to a filter only after /
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "verify", "Verify chain"),
         Binding("slash", "focus_filter", "Filter"),
@@ -70,7 +71,8 @@ class AuditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#audit", DataTable)
-        for key in ("time", "event", "outcome", "family", "scope", "operation", "detail"):
+        table.add_column("time (UTC)", key="time")
+        for key in ("event", "outcome", "family", "scope", "operation", "detail"):
             table.add_column(key, key=key)
         self.hub.audit_entry.subscribe(self, self.live_entry)
         self.hub.connection_changed.subscribe(self, self.connection_changed)
@@ -119,12 +121,12 @@ class AuditScreen(Screen[None]):
         family_id = entry.get("family_id")
         return (
             audit_time(entry),
-            str(entry.get("event") or ""),
+            plain(entry.get("event")),
             Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-            self.hub.family_label(str(family_id)) if family_id else "",
-            str(entry.get("scope") or ""),
-            str(entry.get("operation") or ""),
-            entry_detail(entry),
+            plain(self.hub.family_label(str(family_id)) if family_id else ""),
+            plain(entry.get("scope")),
+            plain(entry.get("operation")),
+            plain(entry_detail(entry)),
         )
 
     def redraw(self) -> None:

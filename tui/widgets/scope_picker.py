@@ -42,7 +42,7 @@ class ScopePicker(DataTable[str | Text]):
 
     def _cells(self, choice: ScopeChoice) -> tuple[str | Text, ...]:
         return (
-            "[x]" if choice.included else "[ ]",
+            Text("[x]" if choice.included else "[ ]"),
             Text(choice.scope, style="" if choice.included else "dim"),
             Text(choice.tier, style=TIER_STYLES.get(choice.tier, "")),
             Text(choice.note, style="dim"),
