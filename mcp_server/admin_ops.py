@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from auth.authority import Authority
 from auth.scopes import Tier, validate_scope_map
+
+if TYPE_CHECKING:
+    from auth.authority import Authority
 
 
 class TokenAdmin(Protocol):

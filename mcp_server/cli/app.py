@@ -7,12 +7,14 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from auth.authority import Authority
 from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
-from mcp_server.admin_ops import TokenAdmin
 from mcp_server.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from auth.authority import Authority
+    from mcp_server.admin_ops import TokenAdmin
 
 log = logging.getLogger("agent_auth")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from auth.audit import verify_log
 from auth.errors import AuthError
 from mcp_server.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Application, UserError
 
@@ -21,6 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_verify_audit(app: Application, args: argparse.Namespace) -> int:
+    from auth.audit import verify_log
+
     # Exit 1 means "tampered"; anything that stops the check from running is documented as exit 2.
     try:
         authority = app.authority()

@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from mcp_server.cli.app import EXIT_USAGE, Application, UserError
 
 DEMO_SCOPES = {
@@ -179,6 +177,8 @@ def cmd_demo(app: Application, args: argparse.Namespace) -> int:
         for line in _instructions(url, home, tokens, fingerprint):
             sys.stderr.write(f"{line}\n")
         sys.stderr.flush()
+
+    import anyio
 
     anyio.run(serve_forever, settings, announce)
     return 0

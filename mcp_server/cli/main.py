@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import logging
 import sys
 from collections.abc import Sequence
 
-from auth.admin_client import AdminError
 from auth.errors import AuthError
 from mcp_server.cli import audit_cmds, client_cmds, demo_cmds, serve_cmds, terminal_notifier, token_cmds
 from mcp_server.cli.app import (
@@ -44,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"agent-auth {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token_cmds.register(sub, common)
@@ -56,7 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """--version, reading package metadata only when asked (it costs ~50 ms at every start otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        sys.stdout.write(f"agent-auth {_version()}\n")
+        parser.exit()
+
+
 def _version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("agent-auth")
     except importlib.metadata.PackageNotFoundError:
@@ -76,17 +87,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(app, args))
     except UserError as exc:
         app.fail(exc)
-    except AdminError as exc:
+    except AuthError as exc:
+        if exc.detail:
+            logging.getLogger("agent_auth").debug("detail: %s", exc.detail)
+        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
+    except Exception as exc:
+        # auth.admin_client (and anyio) load only when a command talks to the daemon; an AdminError
+        # can only exist if it was loaded, so keep the fast path free of it.
+        admin_client = sys.modules.get("auth.admin_client")
+        if admin_client is None or not isinstance(exc, admin_client.AdminError):
+            raise
         exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED
         if exc.code in ("family_not_found",):
             exit_code = EXIT_NOT_FOUND
         elif exc.code in ("invalid_argument", "invalid_scope", "reserved_scope", "invalid_params"):
             exit_code = EXIT_USAGE
         app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code))
-    except AuthError as exc:
-        if exc.detail:
-            logging.getLogger("agent_auth").debug("detail: %s", exc.detail)
-        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
     except KeyboardInterrupt:
         sys.stderr.write("agent-auth: interrupted\n")
         return 130

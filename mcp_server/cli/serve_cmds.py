@@ -7,8 +7,6 @@ import logging
 import sys
 from pathlib import Path
 
-import anyio
-
 from mcp_server.cli.app import EXIT_STORE, EXIT_USAGE, Application, UserError
 from mcp_server.settings import SettingsError, load_settings
 
@@ -40,6 +38,8 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
         raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
     if settings.host not in ("127.0.0.1", "::1", "localhost") and not settings.tls_cert:
         log.warning("listening on %s without TLS: tokens cross the network in clear text", settings.host)
+    import anyio
+
     from mcp_server.daemon.compose import serve_forever
 
     try:

@@ -11,10 +11,12 @@ import argparse
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mcp_server.cli.app import Application
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -43,6 +45,8 @@ def decide_from_answer(answer: str) -> dict[str, Any]:
 
 
 def make_server(host: str, port: int, stdin: TextIO, stdout: TextIO) -> ThreadingHTTPServer:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     prompt_lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
