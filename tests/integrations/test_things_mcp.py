@@ -126,11 +126,6 @@ async def test_arguments_outside_the_schema_are_refused_before_the_tool_runs(con
             assert result.is_error, arguments
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="enforcement.GateMiddleware._filter_list expects a ListToolsResult, but mcp 2.3 middleware sees the "
-    "result as a dict, so tools/list is returned unfiltered (bug in mcp_server/mcp/enforcement.py)",
-)
 async def test_a_read_only_token_sees_no_write_tools(connect: Callable[..., Any]) -> None:
     async with connect(things_read="allow") as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
