@@ -7,6 +7,7 @@ from tui_daemon import DaemonFactory
 from tui_support import create_family, rows, table, wait_until
 
 from tui import AgentAuthApp, SocketBackend
+from tui.screens.tokens import short_id
 from tui.widgets.daemon_banner import DaemonBanner
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ async def test_the_tui_says_how_to_start_a_missing_daemon_and_reconnects_when_it
         assert not banner.display
         await pilot.press("2")
         await wait_until(pilot, lambda: table(app, "families").row_count == 1, "the family is listed")
-        assert rows(app, "families")[0][1] == family["family_id"]
+        assert rows(app, "families")[0][1] == short_id(family["family_id"])
 
         daemon.stop()
         await wait_until(pilot, lambda: app.hub.connected is False, "the TUI notices the daemon stopped")

@@ -11,7 +11,7 @@ from auth.admin_client import call_once
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.create_family import CreateFamilyScreen
 from tui.screens.show_tokens import ShowTokensScreen
-from tui.screens.tokens import TokensScreen
+from tui.screens.tokens import TokensScreen, short_id
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def test_creating_a_family_shows_its_tokens_once_and_they_work(daemon: Run
         assert isinstance(app.screen, TokensScreen)
         await wait_until(pilot, lambda: table(app, "families").row_count == 1, "the family is listed")
         label, family_id, scopes, *_rest, status = rows(app, "families")[0]
-        assert (label, family_id, status) == ("laptop", issued["family_id"], "active")
+        assert (label, family_id, status) == ("laptop", short_id(issued["family_id"]), "active")
         assert scopes == "things:read=allow  things:write=prompt"
     response = await agent_validate(daemon, issued["access_token"], "things:read", "list today")
     assert response.json() == {"valid": True, "tier": "allow"}
@@ -107,7 +107,7 @@ async def test_rotating_a_family_shows_new_tokens_and_retires_the_old_ones(daemo
         await pilot.press("enter")
         await wait_until(pilot, lambda: table(app, "families").row_count == 2, "both families are listed")
         statuses = {row[1]: row[5] for row in rows(app, "families")}
-        assert statuses == {rotated["family_id"]: "active", family["family_id"]: "revoked"}
+        assert statuses == {short_id(rotated["family_id"]): "active", short_id(family["family_id"]): "revoked"}
     assert rotated["family_id"] != family["family_id"]
     old = await agent_validate(daemon, family["access_token"], "things:read", "x")
     assert old.status_code == 401

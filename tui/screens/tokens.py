@@ -23,6 +23,12 @@ from tui.widgets.daemon_banner import DaemonBanner
 from tui.widgets.status_bar import StatusBar
 
 STATUS_ORDER = {"active": 0, "expired": 1, "revoked": 2}
+SHORT_ID_CHARS = 12
+
+
+def short_id(family_id: str) -> str:
+    """Enough of the id to tell families apart; the full id is in the detail box below the table."""
+    return family_id if len(family_id) <= SHORT_ID_CHARS else family_id[:SHORT_ID_CHARS] + "…"
 
 
 class TokensScreen(Screen[None]):
@@ -69,7 +75,7 @@ class TokensScreen(Screen[None]):
             dim = "dim" if family.get("status") != "active" else ""
             table.add_row(
                 Text(str(family.get("label") or "—"), style=f"bold {dim}"),
-                Text(str(family["family_id"]), style="dim"),
+                Text(short_id(str(family["family_id"])), style="dim"),
                 scopes_text(family.get("scopes") or {}),
                 ago(family.get("created_at"), now),
                 ago(family.get("last_used_at"), now),
