@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
+# JSON-RPC's server-error range; the stable code for callers is ``data.error == "insufficient_scope"``.
+INSUFFICIENT_SCOPE_ERROR_CODE = -32003
 
 TokenSource = Callable[[ServerRequestContext[Any, Any]], str | None]
 
@@ -355,7 +357,7 @@ class McpHttpGate:
                 continue
             if principal.scopes.get(spec.scope, Tier.DENY) is Tier.DENY:
                 self._audit_refusal(principal.family_id, spec.name, spec.scope)
-                return self._forbidden(spec.scope, spec.name)
+                return self._forbidden(spec.scope, spec.name, message.get("id"))
         return None
 
     def _audit_refusal(self, family_id: str, tool: str, scope: str) -> None:
@@ -372,7 +374,7 @@ class McpHttpGate:
         except AuditError:
             log.error("audit log unwritable while refusing %s", tool)
 
-    def _forbidden(self, needed: str, tool: str) -> Callable[[Send], Any]:
+    def _forbidden(self, needed: str, tool: str, request_id: Any) -> Callable[[Send], Any]:
         challenge = (
             f'Bearer error="insufficient_scope", scope="{needed}", '
             f'resource_metadata="{self.resource_metadata_url}", '
@@ -380,13 +382,19 @@ class McpHttpGate:
         )
 
         async def respond(send: Send) -> None:
+            # The body is the JSON-RPC error for the refused request: MCP clients (the SDK's among them)
+            # surface a JSON-RPC error from a non-2xx answer, so the caller reads why instead of a bare 403.
             await _json(
                 send,
                 403,
                 {
-                    "error": "insufficient_scope",
-                    "scope": needed,
-                    "error_description": f"tool {tool} needs scope {needed}",
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {
+                        "code": INSUFFICIENT_SCOPE_ERROR_CODE,
+                        "message": f"This token is not allowed to use {tool} (it needs scope {needed}).",
+                        "data": {"error": "insufficient_scope", "scope": needed, "tool": tool},
+                    },
                 },
                 [(b"www-authenticate", challenge.encode())],
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import httpx2
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
@@ -44,18 +44,18 @@ def build_proxy(upstream: Client) -> Server[Any]:
 
         try:
             return await upstream.call_tool(params.name, params.arguments or {}, progress_callback=progress)
-        except httpx2.HTTPStatusError as exc:
-            if exc.response.status_code == 403:
-                try:
-                    needed = exc.response.json().get("scope")
-                except ValueError:
-                    needed = None
-                return _error(
-                    f"This token is not allowed to use {params.name}"
-                    + (f" (it needs scope {needed})" if needed else "")
-                    + ". Ask the person who runs agent-auth to grant it; do not retry."
-                )
-            return _error(f"agent-auth refused the call (HTTP {exc.response.status_code}).")
+        except MCPError as exc:
+            # The daemon's 403 arrives as a JSON-RPC error whose data names the missing scope; over stdio the
+            # model gets it as a tool error it can act on. Other protocol errors go to the host as they are.
+            data = exc.data if isinstance(exc.data, dict) else {}
+            if data.get("error") != "insufficient_scope":
+                raise
+            needed = data.get("scope")
+            return _error(
+                f"This token is not allowed to use {params.name}"
+                + (f" (it needs scope {needed})" if isinstance(needed, str) else "")
+                + ". Ask the person who runs agent-auth to grant it; do not retry."
+            )
         except httpx2.TransportError:
             return _error("The agent-auth daemon is not reachable; ask the user to start it ('agent-auth serve').")
 

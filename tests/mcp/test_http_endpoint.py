@@ -159,7 +159,9 @@ async def test_a_denied_or_absent_tool_call_is_refused_with_403_insufficient_sco
     assert challenge.startswith('Bearer error="insufficient_scope"')
     assert f'scope="{needed}"' in challenge
     assert f'resource_metadata="{resource_metadata_url(daemon)}"' in challenge
-    assert response.json()["error"] == "insufficient_scope"
+    error = response.json()["error"]  # a JSON-RPC error for the refused request, which MCP clients surface
+    assert response.json()["id"] == 1
+    assert error["data"] == {"error": "insufficient_scope", "scope": needed, "tool": tool}
     assert runs.names == []
     [entry] = audit_entries(daemon.ctx.authority.audit, "mcp.tool_call")
     assert (entry["tool"], entry["outcome"], entry["result"]) == (tool, "deny", "insufficient_scope")
@@ -170,11 +172,12 @@ async def test_the_sdk_client_calling_a_denied_tool_fails_and_the_tool_never_run
 ) -> None:
     family = new_family(daemon)
     async with mcp_client(daemon, family.access_token, mode) as client:
-        with pytest.raises(MCPError):  # the SDK client surfaces the HTTP 403 as an error, not a result
+        with pytest.raises(MCPError) as refused:  # the SDK client surfaces the HTTP 403 as an error
             await client.call_tool("purge_notes", {})
         # The session survives a refused call.
         still = await client.call_tool("read_note", {"title": "a"})
 
+    assert refused.value.data == {"error": "insufficient_scope", "scope": ADMIN_SCOPE, "tool": "purge_notes"}
     assert not still.is_error
     assert runs.names == ["read_note"]
 
