@@ -97,6 +97,10 @@ class AdminConnection:
                 if "event" in message:
                     self._queued_events.append(message)
                     continue
+                if message.get("id") is None and "error" in message:
+                    # A connection-level refusal (peer_refused, request_too_large, …) answers no request id.
+                    error = message["error"] or {}
+                    raise AdminError(str(error.get("code", "error")), str(error.get("message", "error")))
                 if message.get("id") != request_id:
                     continue
                 if "error" in message:

@@ -109,6 +109,7 @@ class ApprovalBroker:
         self.history: deque[dict[str, Any]] = deque(maxlen=history_size)
         self._counter = itertools.count(1)
         self.on_outcome: Callable[[ApprovalDecision], None] | None = None
+        self._closed = False
 
     # --- wiring --------------------------------------------------------------------------------
 
@@ -159,6 +160,15 @@ class ApprovalBroker:
     def get(self, approval_id: str) -> PendingApproval | None:
         return self._pending.get(approval_id)
 
+    def close(self) -> None:
+        """Deny every pending approval and any new request: the daemon is shutting down.
+
+        Waiting callers get their answer now instead of being cut off when the drain deadline passes.
+        """
+        self._closed = True
+        for approval in list(self._pending.values()):
+            self._finish(approval, ApprovalDecision(False, "cancelled", decided_by="shutdown"))
+
     async def request(
         self,
         *,
@@ -175,6 +185,10 @@ class ApprovalBroker:
         existing_id = self._by_key.get(key)
         approval = self._pending.get(existing_id) if existing_id else None
         created = approval is None
+        if approval is None and self._closed:
+            decision = ApprovalDecision(False, "cancelled", decided_by="shutdown")
+            self._audit_outcome(None, family_id, scope, operation, summary, decision)
+            return decision
         if approval is None:
             open_for_family = sum(1 for p in self._pending.values() if p.family_id == family_id)
             if open_for_family >= self.max_pending_per_family:

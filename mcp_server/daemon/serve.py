@@ -35,6 +35,16 @@ log = logging.getLogger(__name__)
 class _Server(uvicorn.Server):
     """uvicorn's server with our signal policy: first signal drains, second exits at once."""
 
+    def __init__(self, config: uvicorn.Config, *, on_shutdown: Callable[[], None] | None = None) -> None:
+        super().__init__(config)
+        self.on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Before the drain: answer what would otherwise wait past the deadline (pending approvals).
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        await super().shutdown(sockets)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         if threading.current_thread() is not threading.main_thread():
@@ -128,7 +138,7 @@ async def run(
         lifespan="on",
         server_header=False,
     )
-    server = _Server(config)
+    server = _Server(config, on_shutdown=ctx.broker.close)
     # For processes that embed the daemon (tests, a demo): stop it without a signal.
     ctx.extras["request_stop"] = server.request_stop
     ready_watch = anyio.Event()

@@ -43,3 +43,12 @@ def start(daemon_env: dict[str, str]) -> Iterator[StartDaemon]:
 @pytest.fixture
 def daemon(start: StartDaemon) -> RunningDaemon:
     return start()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
+    """One daemon for a whole module of tests that only send bad input (nothing they do changes state)."""
+    with isolated_env(tmp_path_factory.mktemp("shared")) as env:
+        running = start_daemon(env)
+        yield running
+        running.stop()

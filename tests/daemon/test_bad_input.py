@@ -31,9 +31,9 @@ ONE_MIB = 1024 * 1024
     ids=["empty", "truncated", "text", "not-utf8", "array", "string", "null", "number", "wrong-type"],
 )
 async def test_a_body_that_is_not_a_usable_json_object_is_malformed_request(
-    daemon: RunningDaemon, route: str, body: bytes
+    shared_daemon: RunningDaemon, route: str, body: bytes
 ) -> None:
-    async with checking_client(daemon.url) as http:
+    async with checking_client(shared_daemon.url) as http:
         response = await http.post(route, content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"] == "malformed_request"
@@ -54,17 +54,17 @@ async def test_a_body_that_is_not_a_usable_json_object_is_malformed_request(
     ],
 )
 async def test_a_missing_or_mistyped_field_is_named_in_the_detail(
-    daemon: RunningDaemon, route: str, body: dict[str, object], field: str
+    shared_daemon: RunningDaemon, route: str, body: dict[str, object], field: str
 ) -> None:
-    async with checking_client(daemon.url) as http:
+    async with checking_client(shared_daemon.url) as http:
         response = await http.post(route, json=body)
     assert response.status_code == 400
     assert response.json()["error"] == "malformed_request"
     assert f"'{field}'" in response.json()["detail"]
 
 
-async def test_an_overlong_token_is_malformed_not_a_server_error(daemon: RunningDaemon) -> None:
-    async with checking_client(daemon.url) as http:
+async def test_an_overlong_token_is_malformed_not_a_server_error(shared_daemon: RunningDaemon) -> None:
+    async with checking_client(shared_daemon.url) as http:
         response = await http.post(
             "/agent-auth/v1/validate", json={"token": "aa_" + "a" * 5000, "required_scope": "things:read"}
         )
@@ -73,15 +73,15 @@ async def test_an_overlong_token_is_malformed_not_a_server_error(daemon: Running
 
 
 @pytest.mark.parametrize("route", JSON_ROUTES)
-async def test_a_body_over_one_mib_is_413(daemon: RunningDaemon, route: str) -> None:
+async def test_a_body_over_one_mib_is_413(shared_daemon: RunningDaemon, route: str) -> None:
     payload = json.dumps({"token": "x" * (ONE_MIB + 10), "required_scope": "things:read"}).encode()
-    async with checking_client(daemon.url, timeout=30) as http:
+    async with checking_client(shared_daemon.url, timeout=30) as http:
         response = await http.post(route, content=payload, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"] == "request_too_large"
 
 
-async def test_a_chunked_body_over_one_mib_is_413(daemon: RunningDaemon) -> None:
+async def test_a_chunked_body_over_one_mib_is_413(shared_daemon: RunningDaemon) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(20):
             yield b" " * (ONE_MIB // 16)
@@ -90,15 +90,15 @@ async def test_a_chunked_body_over_one_mib_is_413(daemon: RunningDaemon) -> None
         for chunk in chunks():
             yield chunk
 
-    async with checking_client(daemon.url, timeout=30) as http:
+    async with checking_client(shared_daemon.url, timeout=30) as http:
         response = await http.post("/agent-auth/v1/validate", content=achunks())  # type: ignore[arg-type]
     assert response.status_code == 413
     assert response.json()["error"] == "request_too_large"
 
 
-def test_an_announced_body_over_one_mib_is_refused_before_it_is_sent(daemon: RunningDaemon) -> None:
+def test_an_announced_body_over_one_mib_is_refused_before_it_is_sent(shared_daemon: RunningDaemon) -> None:
     """Only the headers go out; a daemon that tried to read the body would never answer."""
-    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", shared_daemon.port), timeout=10) as sock:
         sock.sendall(
             b"POST /agent-auth/v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {50 * ONE_MIB}\r\n\r\n".encode()
@@ -113,8 +113,8 @@ def test_an_announced_body_over_one_mib_is_refused_before_it_is_sent(daemon: Run
     assert status_line.split()[1] == b"413"
 
 
-async def test_an_unknown_path_is_a_json_404(daemon: RunningDaemon) -> None:
-    async with checking_client(daemon.url) as http:
+async def test_an_unknown_path_is_a_json_404(shared_daemon: RunningDaemon) -> None:
+    async with checking_client(shared_daemon.url) as http:
         responses = [
             await http.get("/nope"),
             await http.post("/agent-auth/v1/validatex", json={}),
@@ -135,8 +135,10 @@ async def test_an_unknown_path_is_a_json_404(daemon: RunningDaemon) -> None:
         ("PATCH", "/agent-auth/metrics", "GET"),
     ],
 )
-async def test_a_wrong_method_is_405_with_allow(daemon: RunningDaemon, method: str, route: str, allowed: str) -> None:
-    async with checking_client(daemon.url) as http:
+async def test_a_wrong_method_is_405_with_allow(
+    shared_daemon: RunningDaemon, method: str, route: str, allowed: str
+) -> None:
+    async with checking_client(shared_daemon.url) as http:
         response = await http.request(method, route)
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
