@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from pathlib import Path
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 
 from mcp_server.daemon import serve
 from mcp_server.daemon.context import DaemonContext
@@ -23,15 +24,24 @@ class RunningDaemon:
         self.ctx: DaemonContext | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._stop: anyio.Event | None = None
+        self._token: anyio.lowlevel.EventLoopToken | None = None
         self._thread = threading.Thread(target=self._main, name="agent-auth-daemon", daemon=True)
 
     def _main(self) -> None:
-        def ready(ctx: DaemonContext) -> None:
-            self.ctx = ctx
-            self._ready.set()
+        async def main() -> None:
+            stop = anyio.Event()
+
+            def ready(ctx: DaemonContext) -> None:
+                self.ctx = ctx
+                self._stop = stop
+                self._token = anyio.lowlevel.current_token()
+                self._ready.set()
+
+            await serve.run(self.settings, on_ready=ready, stop=stop)
 
         try:
-            anyio.run(functools.partial(serve.run, self.settings, on_ready=ready))
+            anyio.run(main)
         except BaseException as exc:  # surfaced to the test by start()
             self._error = exc
             self._ready.set()
@@ -45,8 +55,9 @@ class RunningDaemon:
         return self
 
     def stop(self) -> None:
-        if self.ctx is not None and self._thread.is_alive():
-            self.ctx.extras["request_stop"]()
+        if self._stop is not None and self._thread.is_alive():
+            # serve.run's stop event lives on the daemon's loop: set it from there.
+            anyio.from_thread.run_sync(self._stop.set, token=self._token)
         self._thread.join(START_TIMEOUT_SECONDS)
         assert not self._thread.is_alive(), "the daemon did not stop"
 
