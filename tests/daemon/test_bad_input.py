@@ -160,7 +160,7 @@ bodies = st.one_of(
 
 def test_random_bodies_on_every_route_get_a_documented_answer(start: object) -> None:
     """Hypothesis posts random JSON (and bytes) to every route; each answer must be in the OpenAPI spec."""
-    daemon: RunningDaemon = start(management_endpoints_enabled=True)  # type: ignore[operator]
+    daemon: RunningDaemon = start(management_endpoints_enabled=True, reissue_by_family_id_enabled=True)  # type: ignore[operator]
     manage = daemon.create_family({"agent-auth:manage": "allow"}, allow_reserved=True)
     victim = daemon.create_family({"things:read": "allow"})
     checker = SpecChecker()
