@@ -56,6 +56,8 @@ class Settings:
     gpg_allowed_keys: tuple[str, ...] = ()
     gpg_home: Path | None = None
     gpg_binary: str = "gpg"
+    gpg_timeout_seconds: float = 10.0
+    gpg_sign_notations: bool = False
     things_database: Path | None = None
     log_level: str = "info"
     config_file: Path | None = field(default=None, compare=False)

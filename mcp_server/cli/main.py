@@ -8,7 +8,16 @@ import sys
 from collections.abc import Sequence
 
 from auth.errors import AuthError
-from mcp_server.cli import audit_cmds, client_cmds, demo_cmds, serve_cmds, terminal_notifier, token_cmds
+from mcp_server.cli import (
+    audit_cmds,
+    client_cmds,
+    demo_cmds,
+    gpg_cmds,
+    serve_cmds,
+    terminal_notifier,
+    token_cmds,
+    tui_cmds,
+)
 from mcp_server.cli.app import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
@@ -50,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmds.register(sub, common)
     client_cmds.register(sub, common)
     demo_cmds.register(sub, common)
+    tui_cmds.register(sub, common)
+    gpg_cmds.register(sub, common)
     terminal_notifier.register(sub, common)
     return parser
 

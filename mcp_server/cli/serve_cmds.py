@@ -44,6 +44,8 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
 
     try:
         anyio.run(serve_forever, settings, _announce)
+    except SettingsError as exc:
+        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
     except OSError as exc:
         raise UserError(str(exc), code="listen_failed", exit_code=EXIT_STORE) from None
     return 0

@@ -57,10 +57,6 @@ class _Server(uvicorn.Server):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def request_stop(self) -> None:
-        """Drain and stop, as on a first SIGTERM; safe from any thread (uvicorn polls the flag)."""
-        self.should_exit = True
-
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit:
             log.warning("second signal: exiting at once")
@@ -139,8 +135,6 @@ async def run(
         server_header=False,
     )
     server = _Server(config, on_shutdown=ctx.broker.close)
-    # For processes that embed the daemon (tests, a demo): stop it without a signal.
-    ctx.extras["request_stop"] = server.request_stop
     ready_watch = anyio.Event()
 
     async def announce() -> None:

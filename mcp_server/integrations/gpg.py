@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 SIGN_SCOPE = "gpg:sign"
 VERIFY_SCOPE = "gpg:verify"
-DEFAULT_GPG_TIMEOUT_SECONDS = 10.0
 KEY_LISTING_TTL_SECONDS = 5.0
 NOTATION_NAME = "request-id@agent-auth.local"
 
@@ -108,7 +107,7 @@ def build_service(settings: Settings, passphrases: PassphraseSource | None = Non
     except GpgError as exc:
         raise SettingsError(f"setting 'gpg_allowed_keys': {exc.message}") from None
     # Not (yet) fields of Settings: read them when present so adding them there needs no change here.
-    timeout_seconds = float(getattr(settings, "gpg_timeout_seconds", DEFAULT_GPG_TIMEOUT_SECONDS))
+    timeout_seconds = settings.gpg_timeout_seconds
     runner = GpgRunner(gnupghome=settings.gpg_home, gpg_binary=settings.gpg_binary, timeout_seconds=timeout_seconds)
     if passphrases is None:
         passphrases = select_passphrase_store(settings.key_store, settings.config_dir)
@@ -283,7 +282,7 @@ def surface(ctx: DaemonContext, *, service: GpgService | None = None) -> dict[st
     gpg = GpgIntegration(
         ctx,
         service if service is not None else build_service(settings),
-        notations_enabled=bool(getattr(settings, "gpg_sign_notations", False)),
+        notations_enabled=settings.gpg_sign_notations,
     )
     ctx.extras["gpg"] = gpg
     ctx.extras.setdefault("tool_providers", []).append(lambda _ctx: tool_specs(gpg))
