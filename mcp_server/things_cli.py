@@ -79,7 +79,10 @@ class BridgeClient:
         raise _http_error(result)
 
     def _get(self, path_and_query: str) -> HttpResult:
-        return request_json("GET", self.url + path_and_query, bearer=self.token, ca_cert=self.ca_cert)
+        # Long enough for a prompt-tier read to wait for a person (the daemon times approvals out first).
+        return request_json(
+            "GET", self.url + path_and_query, bearer=self.token, ca_cert=self.ca_cert, timeout_seconds=330.0
+        )
 
 
 def _http_error(result: HttpResult) -> CliError:

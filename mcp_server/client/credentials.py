@@ -72,7 +72,11 @@ class CredentialStore:
         self.lock_file = self.config_dir / "credentials.lock"
         mode = os.environ.get("AGENT_AUTH_CREDENTIALS_STORE", "auto")
         if use_keyring is None:
-            use_keyring = mode == "keyring" or (mode == "auto" and _keyring_backend() is not None)
+            # In auto mode an existing file wins: it was written because no keyring was available at login,
+            # and checking first keeps keyring's import (tens of ms) off every git commit and reconnect.
+            use_keyring = mode == "keyring" or (
+                mode == "auto" and not self.file.exists() and _keyring_backend() is not None
+            )
         self.use_keyring = use_keyring
 
     @property
@@ -106,6 +110,8 @@ class CredentialStore:
             if backend is None:
                 raise CredentialsError("keyring_unavailable", "no OS keyring backend is available")
             backend.set_password(KEYRING_SERVICE, KEYRING_ENTRY, text)
+            with contextlib.suppress(FileNotFoundError):
+                self.file.unlink()  # a stale file would shadow the keyring in auto mode
             return
         self._private_dir()
         tmp = self.file.with_name(f".credentials.{os.getpid()}.tmp")
