@@ -23,7 +23,7 @@ HOSTILE_STRINGS = [
     "\x01\x02\x1b[31m\r\n\t\x7f",
     "\u202e\u200b\ufeff",
     "\ud7ff\ue000\U0010ffff",
-    "𝕏" * 100_000,
+    "\U0001d54f" * 100_000,
     "--output=/tmp/x",
     'x\'); do shell script "id" --',
     "things:///add?title=a&auth-token=b",
@@ -84,7 +84,7 @@ def assert_daemon_unharmed(daemon: RunningDaemon, http: httpx2.Client) -> None:
 
 
 FAST_WRONG_TYPES: list[Any] = [None, {"$ref": "#"}]
-FAST_STRINGS = ["a\x00b", "\x01\x02\x1b[31m\r\n\t\x7f", "𝕏" * 10_000, "--output=/tmp/x"]
+FAST_STRINGS = ["a\x00b", "\x01\x02\x1b[31m\r\n\t\x7f", "\U0001d54f" * 10_000, "--output=/tmp/x"]
 
 
 def hostile_arguments(tool: dict[str, Any], wrong_types: list[Any], strings: list[str]) -> list[dict[str, Any]]:
