@@ -1,0 +1,102 @@
+"""The admin socket lets in only the daemon's own uid, and the admin API is never reachable over TCP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import tempfile
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+
+from mcp_server.daemon.admin_socket import AdminServer, PeerRefusedError, check_peer, peer_uid
+from mcp_server.daemon.serve import open_context
+from mcp_server.settings import load_settings
+from tests.support.daemon import RunningDaemon
+
+
+def test_check_peer_refuses_any_other_uid() -> None:
+    me = os.getuid()
+    check_peer(me, me)
+    for other in (me + 1, 0 if me else 1, 65534, -1, 2**31 - 1):
+        if other != me:
+            with pytest.raises(PeerRefusedError):
+                check_peer(other, me)
+
+
+def test_peer_uid_reads_the_kernel_credentials_of_a_real_connection() -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        assert peer_uid(left) == os.getuid()
+
+
+@pytest.mark.anyio
+async def test_a_connection_from_another_uid_is_refused_before_any_method_runs(daemon_env: dict[str, str]) -> None:
+    """A real AdminServer whose ``uid_of`` reports a foreign uid: ``peer_refused``, then the socket closes."""
+    ctx = open_context(load_settings(env=daemon_env))
+    path = Path(tempfile.mkdtemp(prefix="aa-peer-")) / "admin.sock"
+    families_before = len(ctx.authority.list_families())
+    server = AdminServer(ctx, path, uid_of=lambda _sock: os.getuid() + 1)
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(server.serve)
+            with anyio.fail_after(10):
+                stream = await anyio.connect_unix(str(path))
+                async with stream:
+                    request = {"id": 1, "method": "families.create", "params": {"scopes": {"things:read": "allow"}}}
+                    await stream.send(json.dumps(request).encode() + b"\n")
+                    received = b""
+                    with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError)):
+                        while True:
+                            received += await stream.receive()
+            tg.cancel_scope.cancel()
+    finally:
+        ctx.gate.close()
+        ctx.authority.audit.close()
+        ctx.authority.db.dispose()
+    answer = json.loads(received.splitlines()[0])
+    assert answer["error"]["code"] == "peer_refused"
+    assert len(received.splitlines()) == 1
+    assert len(ctx.authority.list_families()) == families_before
+
+
+def test_the_admin_socket_is_a_0600_unix_socket_and_absent_from_tcp(full_daemon: RunningDaemon) -> None:
+    mode = os.stat(full_daemon.admin_socket).st_mode
+    assert stat.S_ISSOCK(mode)
+    assert stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE(os.stat(full_daemon.admin_socket.parent).st_mode) == 0o700
+    # The daemon's only TCP listener is its HTTP port; an admin request sent there is not understood.
+    with socket.create_connection(("127.0.0.1", full_daemon.port), timeout=5) as raw:
+        raw.sendall(b'{"id": 1, "method": "status"}\n\n')
+        answer = raw.recv(4096)
+    assert not answer.startswith(b"{"), answer[:200]
+    with httpx2.Client(base_url=full_daemon.url, timeout=5) as http:
+        for path in ("/admin", "/approvals.decide", "/families.create", "/agent-auth/v1/approvals/decide"):
+            reply = http.post(path, json={"id": 1, "method": "approvals.decide", "params": {}})
+            assert reply.status_code == 404, (path, reply.status_code)
+    assert _listening_tcp_ports_of_this_process() == {full_daemon.port}
+
+
+def _listening_tcp_ports_of_this_process() -> set[int]:
+    """Ports of TCP sockets in LISTEN state whose inode belongs to this process (Linux /proc)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
