@@ -205,16 +205,22 @@ class ApprovalBroker:
                 requested_at=now,
                 expires_at=now + self.timeout_seconds,
             )
+            try:
+                self.audit.append(
+                    "approval.requested",
+                    approval_id=approval.id,
+                    family_id=family_id,
+                    scope=scope,
+                    operation=operation,
+                    summary=summary,
+                )
+            except AuditError:
+                # Audited before it is registered: a request nobody can audit is refused, and it must not
+                # stay behind as a pending entry that no one waits on (it would count against the family).
+                log.error("audit log unwritable; approval request for %s refused", scope)
+                return ApprovalDecision(False, "audit_failed")
             self._pending[approval.id] = approval
             self._by_key[key] = approval.id
-            self.audit.append(
-                "approval.requested",
-                approval_id=approval.id,
-                family_id=family_id,
-                scope=scope,
-                operation=operation,
-                summary=summary,
-            )
             self._publish("approval.created", approval.to_json())
         approval.waiters += 1
         try:
