@@ -1,0 +1,1 @@
+"""Benchmarks of agent-auth against baselines measured in the same run (``scripts/bench.sh``)."""
