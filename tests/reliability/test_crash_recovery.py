@@ -119,7 +119,9 @@ def load(settings: Settings, url: str, acked: Acknowledged, stop: threading.Even
         with httpx2.Client(base_url=url, timeout=10) as http:
             while not stop.is_set():
                 with acked.lock:
-                    mine = [fid for k, fid in enumerate(sorted(acked.pairs)) if k % REFRESHERS == n]
+                    # A stable partition: each family has exactly one refresher, so no refresh token is
+                    # ever sent twice (which would be reuse and rightly revoke the family).
+                    mine = [fid for fid in acked.pairs if int(fid, 16) % REFRESHERS == n]
                     if not mine:
                         continue
                     family_id = mine[acked.refreshes % len(mine)]
