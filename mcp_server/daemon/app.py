@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
+import sqlalchemy.exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth.errors import AuditError, StoreError
 from mcp_server.daemon import management_routes, token_routes
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import BodyLimitMiddleware, RequestError, error_response
@@ -71,6 +74,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, headers=dict(exc.headers or {}))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """The audit log or the store cannot be written: nothing was issued or granted (fail closed)."""
+    code = "audit_unavailable" if isinstance(exc, AuditError) else "store_unavailable"
+    log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
+    return error_response(503, code, "the daemon cannot record this operation right now; nothing was changed")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -129,6 +139,10 @@ def build_app(
         exception_handlers={
             RequestError: _request_error,
             HTTPException: _http_error,
+            AuditError: _unavailable,
+            StoreError: _unavailable,
+            sqlalchemy.exc.OperationalError: _unavailable,
+            sqlite3.OperationalError: _unavailable,
             Exception: _internal_error,
         },
     )

@@ -69,11 +69,6 @@ def test_an_unwritable_audit_log_refuses_every_decision_and_recovers(
     assert report.ok, report.to_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: /token/refresh answers 500 internal_error when the audit log is unwritable; it grants "
-    "nothing, but the spec documents no 503 for refresh (needs audit_unavailable mapped and documented)",
-)
 def test_a_refresh_while_the_audit_log_is_unwritable_is_a_documented_refusal_and_consumes_nothing(
     full_daemon: RunningDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
