@@ -229,8 +229,8 @@ class AdminServer:
         system = params.get("allow_system_scopes") is True
         scopes = validate_scope_map(params.get("scopes") or {}, allow_reserved=system)
         label = params.get("label")
-        access_ttl = int(params.get("access_ttl_seconds", 900))
-        refresh_ttl = int(params.get("refresh_ttl_seconds", 28_800))
+        access_ttl = params.get("access_ttl_seconds", 900)  # type-checked by the authority (no coercion)
+        refresh_ttl = params.get("refresh_ttl_seconds", 28_800)
         return await anyio.to_thread.run_sync(
             lambda: self.admin.create_family(scopes, label, access_ttl, refresh_ttl, allow_reserved=system)
         )
