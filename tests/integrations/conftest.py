@@ -6,7 +6,6 @@ integration surfaces too, so ``start_things_daemon`` runs the same ``serve.run``
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -14,17 +13,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import anyio
-import anyio.lowlevel
 import pytest
 
-from mcp_server.daemon.compose import compose_surfaces
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.serve import open_context, run
+from mcp_server.daemon.serve import open_context
 from mcp_server.integrations import things
 from mcp_server.mcp.server import mcp_surface
 from mcp_server.settings import load_settings
-from tests.support.daemon import READY_TIMEOUT_SECONDS, RunningDaemon, isolated_env
+from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
 from tools.things.dates import local_today
 from tools.things.sample import SampleDatabase, generate
 
@@ -83,40 +79,8 @@ class ThingsDaemon:
 
 
 def start_things_daemon(env: dict[str, str], overrides: dict[str, Any]) -> RunningDaemon:
-    """``serve.run`` in a thread with the Things and MCP surfaces, as ``agent-auth serve`` composes them."""
-    settings = load_settings(env=env, overrides=overrides)
-    ctx = open_context(settings)
-    ready = threading.Event()
-    handles: dict[str, Any] = {}
-    errors: list[BaseException] = []
-
-    async def main() -> None:
-        handles["token"] = anyio.lowlevel.current_token()
-        handles["stop"] = stop = anyio.Event()
-        await run(
-            settings,
-            ctx=ctx,
-            on_ready=lambda _ctx: ready.set(),
-            customize=lambda c: compose_surfaces(c, [things.surface, mcp_surface]),
-            stop=stop,
-        )
-
-    def thread_main() -> None:
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported by stop() or below
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=thread_main, name="things-daemon", daemon=True)
-    thread.start()
-    if not ready.wait(READY_TIMEOUT_SECONDS):
-        raise AssertionError(f"the daemon did not start within {READY_TIMEOUT_SECONDS} s")
-    if errors:
-        raise AssertionError(f"the daemon failed to start: {errors[0]!r}") from errors[0]
-    assert ctx.url is not None
-    return RunningDaemon(settings, ctx, ctx.url, thread, handles["token"], handles["stop"], errors)
+    """A daemon with the Things and MCP surfaces, as ``agent-auth serve`` composes them."""
+    return start_daemon(env, overrides=overrides, surfaces=[things.surface, mcp_surface])
 
 
 @pytest.fixture

@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.lowlevel
-
 from auth.scopes import Tier
-from mcp_server.daemon.compose import compose_surfaces
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.serve import open_context, run
+from mcp_server.daemon.serve import open_context
 from mcp_server.integrations import gpg
 from mcp_server.integrations.gpg_passphrases import PASSPHRASE_FILE, FilePassphrases
 from mcp_server.mcp.server import mcp_surface
 from mcp_server.settings import Settings, load_settings
 from tests.gpg.gpg_support import PASSPHRASE, generate_key, kill_agent
-from tests.support.daemon import READY_TIMEOUT_SECONDS, RunningDaemon
+from tests.support.daemon import RunningDaemon, start_daemon
 
 __all__ = [
     "PASSPHRASE",
@@ -98,36 +93,5 @@ def token(ctx: DaemonContext, label: str = "gpg-test", **scopes: str) -> str:
 
 
 def start_gpg_daemon(settings: Settings) -> RunningDaemon:
-    """``serve.run`` with the GPG and MCP surfaces, in a thread; stop it with ``RunningDaemon.stop``."""
-    ctx = open_context(settings)
-    ready = threading.Event()
-    handles: dict[str, Any] = {}
-    errors: list[BaseException] = []
-
-    async def main() -> None:
-        handles["token"] = anyio.lowlevel.current_token()
-        handles["stop"] = stop = anyio.Event()
-        await run(
-            settings,
-            ctx=ctx,
-            on_ready=lambda _ctx: ready.set(),
-            customize=lambda c: compose_surfaces(c, [gpg.surface, mcp_surface]),
-            stop=stop,
-        )
-
-    def thread_main() -> None:
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported by stop() or below
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=thread_main, name="agent-auth-gpg-daemon", daemon=True)
-    thread.start()
-    if not ready.wait(READY_TIMEOUT_SECONDS):
-        raise AssertionError(f"the daemon did not start within {READY_TIMEOUT_SECONDS} s")
-    if errors:
-        raise AssertionError(f"the daemon failed to start: {errors[0]!r}") from errors[0]
-    assert ctx.url is not None
-    return RunningDaemon(settings, ctx, ctx.url, thread, handles["token"], handles["stop"], errors)
+    """A daemon with the GPG and MCP surfaces, in a thread; stop it with ``RunningDaemon.stop``."""
+    return start_daemon(settings=settings, surfaces=[gpg.surface, mcp_surface])

@@ -9,18 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.from_thread
-import anyio.lowlevel
-
 from auth.audit import AuditLog
-from mcp_server.daemon.compose import compose_surfaces
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.serve import open_context, run
 from mcp_server.mcp.registry import ToolSpec
 from mcp_server.mcp.server import mcp_surface
-from mcp_server.settings import load_settings
-from tests.support.daemon import READY_TIMEOUT_SECONDS, RunningDaemon
+from tests.support.daemon import RunningDaemon, start_daemon
 
 # The scopes of the test tools, and a family holding them at every tier (one scope absent).
 READ_SCOPE = "notes:read"
@@ -91,40 +84,11 @@ def start_mcp_daemon(
     ``tests.support.daemon.start_daemon`` serves the token service only; this adds the MCP surface the way
     ``compose.serve_forever`` does, with the test tools registered as a tool provider.
     """
-    settings = load_settings(env=env, overrides=overrides)
-    ctx = open_context(settings)
-    ctx.extras["tool_providers"] = [tool_provider(runs)]
-    ready = threading.Event()
-    handles: dict[str, Any] = {}
-    errors: list[BaseException] = []
 
-    async def main() -> None:
-        handles["token"] = anyio.lowlevel.current_token()
-        handles["stop"] = stop = anyio.Event()
-        await run(
-            settings,
-            ctx=ctx,
-            on_ready=lambda _ctx: ready.set(),
-            customize=lambda c: compose_surfaces(c, [mcp_surface]),
-            stop=stop,
-        )
+    def register_test_tools(ctx: DaemonContext) -> None:
+        ctx.extras["tool_providers"] = [tool_provider(runs)]
 
-    def thread_main() -> None:
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported by stop() and below
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=thread_main, name="agent-auth-mcp-daemon", daemon=True)
-    thread.start()
-    if not ready.wait(READY_TIMEOUT_SECONDS):
-        raise AssertionError(f"the daemon did not start within {READY_TIMEOUT_SECONDS} s")
-    if errors:
-        raise AssertionError(f"the daemon failed to start: {errors[0]!r}") from errors[0]
-    assert ctx.url is not None
-    return RunningDaemon(settings, ctx, ctx.url, thread, handles["token"], handles["stop"], errors)
+    return start_daemon(env, overrides=overrides, prepare=register_test_tools, surfaces=[mcp_surface])
 
 
 def audit_entries(audit: AuditLog | Path, event: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import contextlib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ import anyio.lowlevel
 
 from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS, IssuedTokens
 from auth.scopes import Tier
+from mcp_server.daemon.compose import Surface, compose_surfaces
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import open_context, run
 from mcp_server.settings import Settings, load_settings
@@ -119,13 +120,21 @@ class RunningDaemon:
 
 
 def start_daemon(
-    env: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
     prepare: Callable[[DaemonContext], None] | None = None,
+    surfaces: Sequence[Surface] = (),
+    settings: Settings | None = None,
 ) -> RunningDaemon:
-    """Start a daemon with settings from ``env``; ``prepare`` may add approval channels before it serves."""
-    settings = load_settings(env=env, overrides=overrides)
+    """Start a daemon in a thread, as ``agent-auth serve`` would, and wait until it serves.
+
+    Settings come from ``env`` (or are given whole); ``prepare`` may add approval channels or tool providers
+    before it serves; ``surfaces`` are mounted as ``compose.serve_forever`` mounts them (e.g.
+    ``[things.surface, mcp_surface]``) — the token service alone when empty.
+    """
+    if settings is None:
+        settings = load_settings(env=env, overrides=overrides)
     ctx = open_context(settings)
     if prepare is not None:
         prepare(ctx)
@@ -136,7 +145,13 @@ def start_daemon(
     async def main() -> None:
         handles["token"] = anyio.lowlevel.current_token()
         handles["stop"] = stop = anyio.Event()
-        await run(settings, ctx=ctx, on_ready=lambda _ctx: ready.set(), stop=stop)
+        await run(
+            settings,
+            ctx=ctx,
+            on_ready=lambda _ctx: ready.set(),
+            customize=(lambda c: compose_surfaces(c, list(surfaces))) if surfaces else None,
+            stop=stop,
+        )
 
     def thread_main() -> None:
         try:
