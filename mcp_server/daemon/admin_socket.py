@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import struct
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import sqlalchemy.exc
 from anyio.abc import SocketAttribute, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream
@@ -184,6 +186,12 @@ class AdminServer:
                 result = await handler(params)
         except FamilyNotFoundError as exc:
             return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
+        except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+            # As on HTTP (app._unavailable): a store that cannot be written (read-only, disk full) is a
+            # documented refusal, not a dropped connection.
+            log.error("store_unavailable on admin %s: %s", method, exc)
+            message = "the token store cannot be written right now; nothing was changed"
+            return {"id": request_id, "error": {"code": "store_unavailable", "message": message}}
         except AuthError as exc:
             return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
         except (ValueError, TypeError, KeyError) as exc:
