@@ -95,15 +95,19 @@ class ApprovalBroker:
         timeout_seconds: float = 60.0,
         max_pending_per_family: int = 5,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         history_size: int = 50,
     ) -> None:
         self.audit = audit
         self.timeout_seconds = timeout_seconds
         self.max_pending_per_family = max_pending_per_family
         self.clock = clock
+        self.monotonic = monotonic
         self._pending: dict[str, PendingApproval] = {}
         self._by_key: dict[tuple[str, str, str, str], str] = {}
-        self._grants: dict[tuple[str, str], float] = {}
+        # (family, scope) → (wall-clock expiry, monotonic deadline). The wall time is what callers see; the
+        # monotonic deadline keeps a backwards clock jump from stretching a grant past its granted duration.
+        self._grants: dict[tuple[str, str], tuple[float, float]] = {}
         self._channels: list[ApprovalChannel] = []
         self._listeners: list[Listener] = []
         self.history: deque[dict[str, Any]] = deque(maxlen=history_size)
@@ -135,11 +139,16 @@ class ApprovalBroker:
     # --- grants --------------------------------------------------------------------------------
 
     def active_grant(self, family_id: str, scope: str, now: float) -> float | None:
-        """The expiry of a time-boxed grant for (family, scope), if one is active."""
-        expires = self._grants.get((family_id, scope))
-        if expires is None:
+        """The expiry of a time-boxed grant for (family, scope), if one is active.
+
+        A grant ends at its wall-clock expiry or once its duration has elapsed on the monotonic clock,
+        whichever comes first: a clock set forward ends it at once, a clock set back cannot extend it.
+        """
+        grant = self._grants.get((family_id, scope))
+        if grant is None:
             return None
-        if expires <= now:
+        expires, deadline = grant
+        if expires <= now or deadline <= self.monotonic():
             del self._grants[(family_id, scope)]
             return None
         return expires
@@ -149,8 +158,12 @@ class ApprovalBroker:
             del self._grants[key]
 
     def grants(self) -> list[dict[str, Any]]:
-        now = self.clock()
-        return [{"family_id": f, "scope": s, "expires_at": e} for (f, s), e in sorted(self._grants.items()) if e > now]
+        now, mono = self.clock(), self.monotonic()
+        return [
+            {"family_id": f, "scope": s, "expires_at": e}
+            for (f, s), (e, deadline) in sorted(self._grants.items())
+            if e > now and deadline > mono
+        ]
 
     # --- requests and decisions ----------------------------------------------------------------
 
@@ -266,7 +279,8 @@ class ApprovalBroker:
         if approved and grant == "timed":
             if duration_minutes is None or not 1 <= duration_minutes <= MAX_GRANT_MINUTES:
                 raise ValueError(f"a timed grant needs 1-{MAX_GRANT_MINUTES} minutes")
-            self._grants[(approval.family_id, approval.scope)] = self.clock() + duration_minutes * 60
+            seconds = duration_minutes * 60
+            self._grants[(approval.family_id, approval.scope)] = (self.clock() + seconds, self.monotonic() + seconds)
         decision = ApprovalDecision(
             approved,
             "approved" if approved else "denied",
