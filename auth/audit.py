@@ -35,8 +35,15 @@ def _canonical(entry: Mapping[str, Any]) -> bytes:
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _mac(key: bytes, entry: Mapping[str, Any]) -> str:
-    return hmac.new(key, _canonical(entry), sha256).hexdigest()
+def _seal(key: bytes, entry: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The line for ``entry`` (without its newline) and its MAC.
+
+    The MAC covers the canonical JSON of the entry without ``mac``; the line is that same JSON with
+    ``"mac"`` appended last, so writing an entry serialises it once.
+    """
+    body = _canonical(entry)
+    mac = hmac.new(key, body, sha256).hexdigest()
+    return body[:-1] + b',"mac":"' + mac.encode("ascii") + b'"}', mac
 
 
 @dataclass(frozen=True)
@@ -117,8 +124,8 @@ class AuditLog:
             **fields,
             "prev": self._head.mac,
         }
-        entry["mac"] = _mac(self._key, entry)
-        line = _canonical(entry) + b"\n"
+        sealed, entry["mac"] = _seal(self._key, entry)
+        line = sealed + b"\n"
         written = os.write(self._fd, line)
         if written != len(line):
             raise OSError(f"short write to the audit log ({written} of {len(line)} bytes)")
@@ -214,11 +221,12 @@ def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyRe
             return VerifyReport(False, number - 1, checkpoint, number, "unparseable line", notes=notes)
         if entry.get("prev") != prev or entry.get("seq") != seq + 1:
             return VerifyReport(False, number - 1, checkpoint, number, "chain broken (line removed or inserted)")
-        if not hmac.compare_digest(_mac(key, entry), str(mac)):
+        expected_line, expected_mac = _seal(key, entry)
+        if not hmac.compare_digest(expected_mac, str(mac)):
             return VerifyReport(False, number - 1, checkpoint, number, "MAC mismatch (line modified)")
         # The MAC covers the parsed value; also require the exact bytes the writer produced, so a change
         # that decodes to the same value (an escape's case, an exponent's case, added whitespace) is caught.
-        if raw != _canonical({**entry, "mac": mac}):
+        if raw != expected_line:
             return VerifyReport(False, number - 1, checkpoint, number, "line modified (not as written)")
         prev, seq = str(mac), int(entry["seq"])
     if torn:

@@ -196,20 +196,18 @@ class Gate:
         except TokenError as exc:
             return record(Decision(False, exc.code, detail=exc.detail), required_scope, operation)
         tier = principal.scopes.get(required_scope, Tier.DENY)
-        base = Decision(
-            False, None, tier=tier, family_id=principal.family_id, label=principal.label, token_id=principal.token_id
-        )
+        who = (principal.family_id, principal.label, principal.token_id)
         if tier is Tier.DENY:
-            return record(replace(base, code="scope_denied"), required_scope, operation)
+            return record(Decision(False, "scope_denied", tier, *who), required_scope, operation)
         wait = self.limiter.acquire(principal.family_id, now)
         if wait > 0:
-            return record(replace(base, code="rate_limited", retry_after_seconds=wait), required_scope, operation)
+            return record(Decision(False, "rate_limited", tier, *who, wait), required_scope, operation)
         self.last_used[principal.family_id] = now
-        if tier is Tier.PROMPT:
-            if self.broker.active_grant(principal.family_id, required_scope, now) is not None:
-                return record(replace(base, allowed=True, detail="timed_grant"), required_scope, operation)
-            return replace(base, code="approval_required")
-        return record(replace(base, allowed=True), required_scope, operation)
+        if tier is Tier.ALLOW:
+            return record(Decision(True, None, tier, *who), required_scope, operation)
+        if self.broker.active_grant(principal.family_id, required_scope, now) is not None:
+            return record(Decision(True, None, tier, *who, detail="timed_grant"), required_scope, operation)
+        return Decision(False, "approval_required", tier, *who)
 
     async def authorize(
         self,

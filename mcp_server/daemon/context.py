@@ -36,10 +36,15 @@ class DaemonContext:
         metrics = DaemonMetrics()
         ctx = cls(settings, authority, gate, broker, metrics)
 
+        counters: dict[tuple[str, str], Any] = {}
+
         def observe(decision: Decision, scope: str, operation: str) -> None:
-            metrics.decisions.labels(
-                "allow" if decision.allowed else "deny", decision.code or decision.detail or "ok"
-            ).inc()
+            # labels() costs a few µs per call; the label combinations are few, so keep the children.
+            key = ("allow" if decision.allowed else "deny", decision.code or decision.detail or "ok")
+            counter = counters.get(key)
+            if counter is None:
+                counter = counters[key] = metrics.decisions.labels(*key)
+            counter.inc()
 
         gate.observers.append(observe)
         broker.on_outcome = lambda d: metrics.approvals.labels(d.reason).inc()
