@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.errors import AuditError, StoreError
@@ -32,17 +32,10 @@ PRUNE_INTERVAL_SECONDS = 600.0
 class TimingMiddleware:
     """Request duration by route template and status, without leaking raw paths into label values."""
 
-    def __init__(self, app: ASGIApp, ctx: DaemonContext, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, ctx: DaemonContext) -> None:
         self.app = app
         self.ctx = ctx
-        self.routes = routes
-
-    def _route_label(self, scope: Scope) -> str:
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                return str(getattr(route, "path", "other"))
-        return "unmatched"
+        self._children: dict[tuple[str, str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,9 +53,13 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.ctx.metrics.request_duration.labels(
-                scope.get("method", "?"), self._route_label(scope), str(status)
-            ).observe(time.perf_counter() - started)
+            # The router records the matched route in the scope; its template is a bounded label.
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            key = (str(scope.get("method", "?")), route, str(status))
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = self.ctx.metrics.request_duration.labels(*key)
+            child.observe(time.perf_counter() - started)
 
 
 async def _request_error(request: Request, exc: Exception) -> Response:
@@ -147,5 +144,5 @@ def build_app(
         },
     )
     app.add_middleware(BodyLimitMiddleware, skip_prefixes=("/mcp",))
-    app.add_middleware(TimingMiddleware, ctx=ctx, routes=[r for r in routes if isinstance(r, Route)])
+    app.add_middleware(TimingMiddleware, ctx=ctx)
     return app

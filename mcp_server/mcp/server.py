@@ -116,7 +116,10 @@ def build_mcp_server(
             resource_server_url=AnyHttpUrl(resource_url),
             validate_token_resource=True,
         )
-    server = MCPServer("agent-auth", version=version, instructions=INSTRUCTIONS, middleware=[middleware], **kwargs)
+    # log_level: the SDK configures logging with it; the daemon logs warnings and errors to stderr.
+    server = MCPServer(
+        "agent-auth", version=version, instructions=INSTRUCTIONS, middleware=[middleware], log_level="WARNING", **kwargs
+    )
     for spec in registry:
         server.add_tool(
             spec.fn,
