@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -89,6 +89,7 @@ class Authority:
         self.audit = audit
         self.clock = clock
         self.cipher = FieldCipher(keys.encryption, keys.current_encryption_key_id)
+        self.change_counter = 0
 
     def __repr__(self) -> str:
         return f"Authority(db={str(self.db.path)!r})"
@@ -134,6 +135,12 @@ class Authority:
     def _changed(self, session: Session, *family_ids: str) -> None:
         for family_id in family_ids:
             session.add(ChangeRow(family_id=family_id))
+        if not event.contains(session, "after_commit", self._committed):
+            event.listen(session, "after_commit", self._committed)
+
+    def _committed(self, session: Session) -> None:
+        # Read by the gate's cache: a change made in this process is seen by the very next check.
+        self.change_counter += 1
 
     def _audit(self, session: Session, event: str, **fields: Any) -> None:
         """Append to the audit log and checkpoint its head inside the current transaction."""

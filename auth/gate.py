@@ -66,6 +66,9 @@ def clean_summary(summary: str | None, fallback: str) -> str:
     return text[:MAX_SUMMARY_LENGTH]
 
 
+SYNC_INTERVAL_NS = 1_000_000  # how stale another process's change may look: 1 ms
+
+
 class FamilyCache:
     """Decrypted families and token states, evicted precisely when the store changes."""
 
@@ -76,7 +79,8 @@ class FamilyCache:
         self._families: dict[str, FamilyInfo] = {}
         self._family_tokens: dict[str, set[str]] = {}
         self._watch = sqlite3.connect(f"file:{authority.db.path}?mode=ro", uri=True, check_same_thread=False)
-        self._data_version = -1
+        self._seen_counter = authority.change_counter
+        self._synced_ns = 0
         self._seq = self._latest_seq()
         self._data_version = self._read_data_version()
 
@@ -88,7 +92,16 @@ class FamilyCache:
         return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     def sync(self) -> None:
-        """Evict whatever changed since the last call (cheap when nothing did)."""
+        """Evict whatever changed since the last call (cheap when nothing did).
+
+        A change committed by this process is seen by the next call (``Authority.change_counter``); one
+        committed by another process (the CLI writing the store directly) within ``SYNC_INTERVAL_NS``.
+        """
+        now = time.monotonic_ns()
+        counter = self.authority.change_counter
+        if counter == self._seen_counter and now - self._synced_ns < SYNC_INTERVAL_NS:
+            return
+        self._seen_counter, self._synced_ns = counter, now
         version = self._read_data_version()
         if version == self._data_version:
             return
