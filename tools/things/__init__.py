@@ -8,6 +8,7 @@ from tools.things.database import ThingsDatabase, discover_database_path
 from tools.things.double import SampleDatabaseThingsApp
 from tools.things.errors import (
     DatabaseError,
+    DatabaseLockedError,
     DatabaseNotFoundError,
     DatabaseUnreadableError,
     InvalidArgumentError,
@@ -29,6 +30,7 @@ __all__ = [
     "AuthToken",
     "ChecklistItem",
     "DatabaseError",
+    "DatabaseLockedError",
     "DatabaseNotFoundError",
     "DatabaseUnreadableError",
     "InvalidArgumentError",

@@ -5,7 +5,9 @@ them) or a path id, and returns ``(http_status, json_body)`` in the seed's shape
 ``{"todos": [...]}``, ``{"todo": {...}}``, ``{"projects": [...]}``, ``{"project": {...}}``,
 ``{"areas": [...]}``, ``{"area": {...}}``; errors are ``{"error": code}`` with the seed's codes
 (``not_found`` 404, ``things_permission_denied`` 503, ``things_unavailable`` 502) plus
-``invalid_argument`` 400 for malformed parameters (the seed answered those with 502).
+``invalid_argument`` 400 for malformed parameters (the seed answered those with 502) and
+``things_database_locked`` 503 while another program holds the database locked (the seed said
+``things_permission_denied``, which sent people to Full Disk Access settings for a passing lock).
 
 Additions over the seed, all backwards compatible: ``limit``/``offset``/``q`` query parameters and
 ``total``/``limit``/``offset`` keys in list bodies. Lists default to the largest page (500) so a
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from tools.things.errors import (
+    DatabaseLockedError,
     DatabaseUnreadableError,
     InvalidArgumentError,
     NotFoundError,
@@ -104,6 +107,8 @@ def error_response(exc: ThingsError) -> Response:
         return 404, {"error": "not_found"}
     if isinstance(exc, InvalidArgumentError):
         return 400, {"error": "invalid_argument", "field": exc.field}
+    if isinstance(exc, DatabaseLockedError):
+        return 503, {"error": "things_database_locked"}
     if isinstance(exc, DatabaseUnreadableError):
         return 503, {"error": "things_permission_denied"}
     return 502, {"error": "things_unavailable"}

@@ -14,12 +14,26 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from tools.things.errors import DatabaseNotFoundError, DatabaseUnreadableError, UnsupportedSchemaError
+from tools.things.errors import (
+    DatabaseError,
+    DatabaseLockedError,
+    DatabaseNotFoundError,
+    DatabaseUnreadableError,
+    UnsupportedSchemaError,
+)
 
 logger = logging.getLogger(__name__)
 
 _GROUP_CONTAINER = "Library/Group Containers/JLMPQHK86H.com.culturedcode.ThingsMac"
 _DATABASE_SUFFIX = "Things Database.thingsdatabase/main.sqlite"
+
+# How long a query waits for another connection's lock. Things holds its write locks for milliseconds;
+# SQLite's 5 s default would stall every call (and the agent behind it) while a backup or a stuck
+# process holds the file, so wait briefly and answer ``database_locked`` instead.
+BUSY_TIMEOUT_SECONDS = 1.0
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+# SQLite reports a table or column the query names but the file lacks with these (stable) messages.
+_SCHEMA_MESSAGES = ("no such table", "no such column")
 
 MIN_DATABASE_VERSION = 24
 MAX_KNOWN_DATABASE_VERSION = 26
@@ -94,11 +108,35 @@ def _unreadable(path: Path, exc: sqlite3.Error) -> DatabaseUnreadableError:
     )
 
 
+def database_error(exc: sqlite3.OperationalError, path: Path | None = None) -> DatabaseError:
+    """The Things error for a failed SQLite operation: locked, a schema we cannot read, or unreadable."""
+    where = f" at {path}" if path is not None else ""
+    # The primary code (low byte) also covers SQLITE_BUSY_RECOVERY and friends; an error raised by hand
+    # (as tests do) carries no code at all.
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+        return DatabaseLockedError(
+            f"The Things database{where} is locked by another program ({exc}); try again in a moment. "
+            "If it stays locked, quit whatever holds it open for writing (a backup or sync tool)."
+        )
+    if str(exc).startswith(_SCHEMA_MESSAGES):
+        return UnsupportedSchemaError(
+            f"The Things database{where} does not have the shape agent-auth reads ({exc}). "
+            "Update Things 3 and agent-auth to versions that support each other."
+        )
+    if path is None:
+        return DatabaseUnreadableError(
+            f"Reading the Things database failed ({exc}). On macOS check Full Disk Access; the "
+            "database directory must be writable for SQLite's WAL '-shm' file."
+        )
+    return _unreadable(path, exc)
+
+
 class ThingsDatabase:
     """A Things database file: opens read-only connections after checking the schema once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         self._path = path
+        self._busy_timeout_seconds = busy_timeout_seconds
         self._checked = False
         self._lock = threading.Lock()
 
@@ -112,7 +150,13 @@ class ThingsDatabase:
             raise DatabaseNotFoundError(f"No Things database at {self._path}; check the configured path.")
         uri = self._path.absolute().as_uri() + "?mode=ro"
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_timeout_seconds,
+            )
         except sqlite3.Error as exc:
             raise _unreadable(self._path, exc) from exc
         try:
@@ -129,11 +173,15 @@ class ThingsDatabase:
 def check_schema(conn: sqlite3.Connection, path: Path) -> int:
     """Verify tables, columns and ``Meta.databaseVersion``; return the version."""
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return _check_schema(conn, path)
+    except sqlite3.OperationalError as exc:
+        raise database_error(exc, path) from exc
     except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError):
-            raise _unreadable(path, exc) from exc
         raise UnsupportedSchemaError(f"{path} is not an SQLite database ({exc}).") from exc
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table, required in REQUIRED_COLUMNS.items():
         if table not in tables:
             raise UnsupportedSchemaError(f"{path} is not a Things 3 database: table {table} is missing.")

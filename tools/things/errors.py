@@ -34,6 +34,12 @@ class DatabaseUnreadableError(DatabaseError):
     code: ClassVar[str] = "database_unreadable"
 
 
+class DatabaseLockedError(DatabaseError):
+    """Another connection (Things itself, a backup, a sync) held a lock for longer than the busy timeout."""
+
+    code: ClassVar[str] = "database_locked"
+
+
 class UnsupportedSchemaError(DatabaseError):
     """The database is not a Things 3 database we understand."""
 

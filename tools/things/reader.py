@@ -19,8 +19,9 @@ from datetime import date, tzinfo
 from typing import Any
 
 from tools.things import validation
+from tools.things.database import database_error
 from tools.things.dates import decode_packed_date, decode_reminder_time, encode_packed_date, epoch_to_datetime
-from tools.things.errors import DatabaseUnreadableError, NotFoundError
+from tools.things.errors import NotFoundError
 from tools.things.ids import require_id
 from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, ListFields, classify
 from tools.things.models import Area, ChecklistItem, ListId, Page, Project, Ref, Status, Tag, Todo
@@ -101,10 +102,7 @@ class ThingsReader:
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            raise DatabaseUnreadableError(
-                f"Reading the Things database failed ({exc}). On macOS check Full Disk Access; the "
-                "database directory must be writable for SQLite's WAL '-shm' file."
-            ) from exc
+            raise database_error(exc) from exc
 
     def _where(self, f: TodoFilter, item_type: int) -> tuple[str, dict[str, Any]]:
         clauses = [f"t.type = {item_type}", "t.rt1_recurrenceRule IS NULL"]
