@@ -86,7 +86,11 @@ def _instructions(url: str, home: Path, tokens: dict[str, Any], fingerprint: str
     env = f"AGENT_AUTH_HOME={shlex.quote(str(home))}"
     access = tokens["access_token"]
     validate = f"curl -s -X POST {url}/agent-auth/v1/validate -H 'content-type: application/json' -d"
+    bindir = Path(sys.executable).parent
     lines = [
+        "",
+        "In another terminal, put agent-auth's commands on PATH first:",
+        f"  export PATH={shlex.quote(str(bindir))}:$PATH",
         "",
         "The demo family 'demo' holds: " + ", ".join(f"{k}={v}" for k, v in DEMO_SCOPES.items()),
         f"Its tokens are in {home}/demo-tokens.json (0600) and stored as this home's client credentials.",
