@@ -184,5 +184,12 @@ def cmd_demo(app: Application, args: argparse.Namespace) -> int:
 
     import anyio
 
-    anyio.run(serve_forever, settings, announce)
+    try:
+        anyio.run(serve_forever, settings, announce)
+    finally:
+        gpgconf = shutil.which("gpgconf")
+        if fingerprint and gpgconf:  # the demo's own gpg-agent must not outlive the demo
+            subprocess.run(  # noqa: S603 - fixed argv from which(), no shell
+                [gpgconf, "--homedir", str(home / "gnupg"), "--kill", "gpg-agent"], capture_output=True, check=False
+            )
     return 0
