@@ -162,10 +162,6 @@ class AuditLog:
                 listener(entry)
         return entry
 
-    def sync(self) -> None:
-        with contextlib.suppress(OSError):
-            os.fsync(self._fd)
-
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)

@@ -104,14 +104,16 @@ class Authority:
         plain = self.cipher.decrypt(blob, table="families", column="scopes", row_id=family_id)
         return validate_scope_map(json.loads(plain), allow_reserved=True)
 
-    def _info(self, session: Session, row: FamilyRow) -> FamilyInfo:
+    def _info(self, session: Session, row: FamilyRow, *, with_expiry: bool = True) -> FamilyInfo:
+        """The family as the program sees it; ``with_expiry`` adds the current pair's expiry (one more query)."""
         latest: dict[str, float] = {}
-        for kind, expires_at in session.exec(
-            select(TokenRow.kind, TokenRow.expires_at)
-            .where(TokenRow.family_id == row.id, col(TokenRow.revoked_at).is_(None))
-            .where(col(TokenRow.consumed_at).is_(None))
-        ):
-            latest[kind] = max(latest.get(kind, 0.0), expires_at)
+        if with_expiry:
+            for kind, expires_at in session.exec(
+                select(TokenRow.kind, TokenRow.expires_at)
+                .where(TokenRow.family_id == row.id, col(TokenRow.revoked_at).is_(None))
+                .where(col(TokenRow.consumed_at).is_(None))
+            ):
+                latest[kind] = max(latest.get(kind, 0.0), expires_at)
         return FamilyInfo(
             id=row.id,
             label=row.label,
@@ -437,43 +439,26 @@ class Authority:
     def lookup_family_row(self, family_id: str) -> FamilyInfo | None:
         with Session(self.db.read_engine, expire_on_commit=False) as session:
             row = session.get(FamilyRow, family_id)
-            if row is None:
-                return None
-            return FamilyInfo(
-                id=row.id,
-                label=row.label,
-                scopes=self.open_scopes(row.id, row.scopes_blob),
-                created_at=row.created_at,
-                last_used_at=row.last_used_at,
-                revoked_at=row.revoked_at,
-                revoke_reason=row.revoke_reason,
-                access_ttl_seconds=row.access_ttl_seconds,
-                refresh_ttl_seconds=row.refresh_ttl_seconds,
-                rotated_to=row.rotated_to,
-            )
+            return None if row is None else self._info(session, row, with_expiry=False)
+
+    def _resolve(self, parsed: tokens.ParsedToken) -> tuple[TokenState, FamilyInfo]:
+        state = self.lookup_token(parsed.token_id)
+        if state is None:
+            raise InvalidTokenError("invalid token", detail="unknown token id")
+        family = self.lookup_family_row(state.family_id)
+        if family is None:
+            raise InvalidTokenError("invalid token", detail="family missing")
+        return state, family
 
     def authenticate(self, access_token: str, *, now: float | None = None) -> tuple[TokenState, FamilyInfo]:
         """Uncached check of an access token: signature, known, not revoked, not expired, family live."""
         now = self._now(now)
-        parsed = tokens.verify(access_token, self.keys.signing, TokenKind.ACCESS)
-        state = self.lookup_token(parsed.token_id)
-        if state is None:
-            raise InvalidTokenError("invalid token", detail="unknown token id")
-        family = self.lookup_family_row(state.family_id)
-        if family is None:
-            raise InvalidTokenError("invalid token", detail="family missing")
+        state, family = self._resolve(tokens.verify(access_token, self.keys.signing, TokenKind.ACCESS))
         return check_access(state, family, now), family
 
     def token_status(self, token: str, *, now: float | None = None) -> dict[str, Any]:
         now = self._now(now)
-        parsed = tokens.parse(token)
-        parsed = tokens.verify(token, self.keys.signing, parsed.kind)
-        state = self.lookup_token(parsed.token_id)
-        if state is None:
-            raise InvalidTokenError("invalid token", detail="unknown token id")
-        family = self.lookup_family_row(state.family_id)
-        if family is None:
-            raise InvalidTokenError("invalid token", detail="family missing")
+        state, family = self._resolve(tokens.verify(token, self.keys.signing, tokens.parse(token).kind))
         return {
             "token_id": state.token_id,
             "family_id": state.family_id,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,18 +121,6 @@ class Database:
                     conn.exec_driver_sql(statement)
                 conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
         return SCHEMA_VERSION
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
-            yield conn
-
-    def read(self, fn: Callable[[Connection], Any]) -> Any:
-        with self.read_engine.connect() as conn:
-            result = fn(conn)
-            conn.rollback()
-            return result
 
     def checkpoint(self) -> None:
         # A checkpoint cannot run inside a transaction, and every SQLAlchemy connection begins one

@@ -135,12 +135,6 @@ class FamilyCache:
                     self._families[family_id] = info
         return info
 
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-            self._families.clear()
-            self._family_tokens.clear()
-
     def close(self) -> None:
         self._watch.close()
 

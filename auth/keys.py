@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from auth.errors import KeyringUnavailableError, KeyStoreError
 from auth.fsutil import ensure_private_dir, write_private_file
+from auth.keyring_probe import real_keyring_backend
 
 log = logging.getLogger(__name__)
 
@@ -157,24 +158,6 @@ class KeyringKeyStore:
             self._backend.delete_password(KEYRING_SERVICE, KEYRING_ENTRY)
         except Exception as exc:  # see load()
             log.debug("keyring delete: %s", exc)
-
-
-def real_keyring_backend() -> Any | None:
-    """The active keyring backend when it is a real one, else ``None``."""
-    try:
-        import keyring
-        from keyring.backends import fail
-
-        backend = keyring.get_keyring()
-    except Exception as exc:  # a broken keyring install is the same as none
-        log.debug("keyring unavailable: %s", exc)
-        return None
-    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) < 1:
-        return None
-    chained = getattr(backend, "backends", None)
-    if chained is not None and not chained:
-        return None
-    return backend
 
 
 FILE_FALLBACK_WARNING = (

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auth.keyring_probe import real_keyring_backend
 from mcp_server.client.http import request_json
 
 KEYRING_SERVICE = "agent-auth-client"
@@ -75,7 +76,7 @@ class CredentialStore:
             # In auto mode an existing file wins: it was written because no keyring was available at login,
             # and checking first keeps keyring's import (tens of ms) off every git commit and reconnect.
             use_keyring = mode == "keyring" or (
-                mode == "auto" and not self.file.exists() and _keyring_backend() is not None
+                mode == "auto" and not self.file.exists() and real_keyring_backend() is not None
             )
         self.use_keyring = use_keyring
 
@@ -86,7 +87,7 @@ class CredentialStore:
     def load(self) -> Credentials | None:
         text: str | None
         if self.use_keyring:
-            backend = _keyring_backend()
+            backend = real_keyring_backend()
             if backend is None:
                 raise CredentialsError("keyring_unavailable", "no OS keyring backend is available")
             text = backend.get_password(KEYRING_SERVICE, KEYRING_ENTRY)
@@ -106,7 +107,7 @@ class CredentialStore:
     def save(self, credentials: Credentials) -> None:
         text = json.dumps(asdict(credentials))
         if self.use_keyring:
-            backend = _keyring_backend()
+            backend = real_keyring_backend()
             if backend is None:
                 raise CredentialsError("keyring_unavailable", "no OS keyring backend is available")
             backend.set_password(KEYRING_SERVICE, KEYRING_ENTRY, text)
@@ -125,7 +126,7 @@ class CredentialStore:
 
     def clear(self) -> bool:
         if self.use_keyring:
-            backend = _keyring_backend()
+            backend = real_keyring_backend()
             if backend is not None:
                 with contextlib.suppress(Exception):
                     backend.delete_password(KEYRING_SERVICE, KEYRING_ENTRY)
@@ -152,21 +153,6 @@ class CredentialStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-
-
-def _keyring_backend() -> Any | None:
-    try:
-        import keyring
-        from keyring.backends import fail
-
-        backend = keyring.get_keyring()
-    except Exception:  # no usable keyring is the same as none
-        return None
-    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) < 1:
-        return None
-    if getattr(backend, "backends", None) == []:
-        return None
-    return backend
 
 
 def _apply_pair(credentials: Credentials, body: dict[str, Any]) -> Credentials:

@@ -137,7 +137,6 @@ async def run(
         server_header=False,
     )
     server = _Server(config, on_shutdown=ctx.broker.close)
-    ready_watch = anyio.Event()
 
     async def announce() -> None:
         while not server.started:
@@ -152,7 +151,6 @@ async def run(
                 "admin_socket": str(settings.admin_socket_path),
             },
         )
-        ready_watch.set()
         if on_ready is not None:
             on_ready(ctx)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auth.fsutil import ensure_private_dir, ensure_private_file, write_private_file
-from auth.keys import KeyStoreKind, real_keyring_backend
+from auth.keyring_probe import real_keyring_backend
+from auth.keys import KeyStoreKind
 
 log = logging.getLogger(__name__)
 
