@@ -19,25 +19,18 @@ import anyio
 from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from auth.admin_errors import AdminError, DaemonUnavailableError
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "AdminConnection",
+    "AdminError",
+    "DaemonUnavailableError",
+    "call_once",
+    "daemon_running",
+]
+
 MAX_LINE_BYTES = 4 * 1024 * 1024
-
-
-class AdminError(Exception):
-    """An error the daemon reported (``code`` is stable) or a transport failure."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class DaemonUnavailableError(AdminError):
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            "daemon_unavailable",
-            f"the agent-auth daemon is not running (no admin socket at {path}: {reason}); "
-            "start it with 'agent-auth serve' (or 'agent-auth demo')",
-        )
 
 
 def daemon_running(path: Path) -> bool:

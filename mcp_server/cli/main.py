@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from auth.admin_errors import AdminError
 from auth.errors import AuthError
 from mcp_server.cli import (
     audit_cmds,
@@ -102,12 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.detail:
             logging.getLogger("agent_auth").debug("detail: %s", exc.detail)
         app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
-    except Exception as exc:
-        # auth.admin_client (and anyio) load only when a command talks to the daemon; an AdminError
-        # can only exist if it was loaded, so keep the fast path free of it.
-        admin_client = sys.modules.get("auth.admin_client")
-        if admin_client is None or not isinstance(exc, admin_client.AdminError):
-            raise
+    except AdminError as exc:
         exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED
         if exc.code in ("family_not_found",):
             exit_code = EXIT_NOT_FOUND
