@@ -165,7 +165,7 @@ async def _reissue_by_family_id(ctx: DaemonContext, data: dict[str, object]) -> 
     if family.revoked or refresh_token is None:
         return error_response(401, "family_revoked")
     try:
-        ctx.authority.check_reissue(refresh_token)
+        await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(refresh_token))
     except RefreshTokenStillValidError:
         return error_response(400, "refresh_token_still_valid")
     except TokenError:
