@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import sqlite3
-import struct
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,25 +32,15 @@ from auth.fsutil import ensure_private_dir
 from auth.scopes import validate_scope, validate_scope_map
 from mcp_server.admin_ops import LocalAdmin
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.peercred import PeerCredentialsError, peer_uid, reader_for
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class PeerRefusedError(Exception):
+class PeerRefusedError(PeerCredentialsError):
     pass
-
-
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a unix socket."""
-    if sys.platform.startswith("linux"):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        return int(uid)
-    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD/macOS
-        return int(os.getpeereid(sock.fileno())[0])  # type: ignore[attr-defined,unused-ignore]
-    raise PeerRefusedError("cannot determine the peer's uid on this platform")
 
 
 def check_peer(uid: int, expected_uid: int) -> None:
@@ -92,6 +81,8 @@ class AdminServer:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        if self.uid_of is peer_uid:
+            reader_for(sys.platform)  # an unsupported platform refuses to start rather than refusing every client
         ensure_private_dir(self.path.parent)
         if self.path.exists() or self.path.is_symlink():
             from auth.admin_client import daemon_running
@@ -120,7 +111,7 @@ class AdminServer:
         raw = stream.extra(SocketAttribute.raw_socket)
         try:
             check_peer(self.uid_of(raw), self.expected_uid)
-        except PeerRefusedError as exc:
+        except PeerCredentialsError as exc:
             log.warning("%s", exc)
             with contextlib.suppress(Exception):
                 await stream.send(

@@ -100,3 +100,25 @@ def _listening_tcp_ports_of_this_process() -> set[int]:
             if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+@pytest.mark.anyio
+async def test_an_admin_socket_on_a_platform_without_peer_credentials_refuses_to_start(
+    daemon_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rather than start and then refuse every client (what macOS got before), the server will not start."""
+    from mcp_server.daemon import admin_socket
+    from mcp_server.daemon.peercred import PeerCredentialsUnsupportedError
+
+    ctx = open_context(load_settings(env=daemon_env))
+    path = Path(tempfile.mkdtemp(prefix="aa-peer-")) / "admin.sock"
+    monkeypatch.setattr(admin_socket.sys, "platform", "sunos5")
+    try:
+        with pytest.raises(PeerCredentialsUnsupportedError):
+            await AdminServer(ctx, path).serve()
+    finally:
+        monkeypatch.undo()
+        ctx.gate.close()
+        ctx.authority.audit.close()
+        ctx.authority.db.dispose()
+    assert not path.exists()
