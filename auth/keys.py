@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from auth.errors import KeyringUnavailableError, KeyStoreError
 from auth.fsutil import ensure_private_dir, write_private_file
+from auth.keychain_status import explain_keyring_failure
 from auth.keyring_probe import real_keyring_backend
 
 log = logging.getLogger(__name__)
@@ -144,14 +145,14 @@ class KeyringKeyStore:
         try:
             text = self._backend.get_password(KEYRING_SERVICE, KEYRING_ENTRY)
         except Exception as exc:  # keyring backends raise anything; fail closed with the reason
-            raise KeyStoreError(f"the keyring could not be read: {exc}") from None
+            raise KeyStoreError(f"the keyring could not be read: {explain_keyring_failure(exc)}") from None
         return None if text is None else KeyMaterial.from_json(text)
 
     def save(self, material: KeyMaterial) -> None:
         try:
             self._backend.set_password(KEYRING_SERVICE, KEYRING_ENTRY, material.to_json())
         except Exception as exc:  # see load()
-            raise KeyStoreError(f"the keyring could not be written: {exc}") from None
+            raise KeyStoreError(f"the keyring could not be written: {explain_keyring_failure(exc)}") from None
 
     def delete(self) -> None:
         try:

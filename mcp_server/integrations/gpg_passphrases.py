@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auth.fsutil import ensure_private_dir, ensure_private_file, write_private_file
+from auth.keychain_status import explain_keyring_failure
 from auth.keyring_probe import real_keyring_backend
 from auth.keys import KeyStoreKind
+from tools.gpg.errors import PassphraseUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,12 @@ class KeyringPassphrases:
     def passphrase_for(self, fingerprint: str) -> bytes | None:
         try:
             text = self._backend.get_password(KEYRING_SERVICE, fingerprint.upper())
-        except Exception as exc:  # keyring backends raise anything; gpg then reports passphrase_required
-            log.warning("cannot read the GPG passphrase for %s from the keyring: %s", fingerprint, exc)
-            return None
+        except Exception as exc:  # keyring backends raise anything; say why instead of a later passphrase_required
+            reason = explain_keyring_failure(exc)
+            log.warning("cannot read the GPG passphrase for %s from the keyring: %s", fingerprint, reason)
+            raise PassphraseUnavailableError(
+                f"the stored passphrase for {fingerprint} could not be read from the keyring: {reason}"
+            ) from None
         return None if text is None else str(text).encode("utf-8")
 
     def set(self, fingerprint: str, passphrase: str) -> None:
@@ -77,7 +82,7 @@ class KeyringPassphrases:
         except PassphraseStoreError:
             raise
         except Exception as exc:  # see passphrase_for
-            raise PassphraseStoreError(f"the keyring could not be written: {exc}") from None
+            raise PassphraseStoreError(f"the keyring could not be written: {explain_keyring_failure(exc)}") from None
 
     def clear(self, fingerprint: str) -> bool:
         fingerprint = fingerprint.upper()
@@ -96,7 +101,7 @@ class KeyringPassphrases:
         try:
             text = self._backend.get_password(KEYRING_SERVICE, INDEX_ENTRY)
         except Exception as exc:  # see passphrase_for
-            raise PassphraseStoreError(f"the keyring could not be read: {exc}") from None
+            raise PassphraseStoreError(f"the keyring could not be read: {explain_keyring_failure(exc)}") from None
         try:
             data = json.loads(text) if text else []
         except ValueError:

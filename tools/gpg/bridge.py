@@ -33,6 +33,7 @@ from tools.gpg.errors import (
     KeyNotAllowedError,
     NoSuchKeyError,
     PassphraseRequiredError,
+    PassphraseUnavailableError,
     PayloadTooLargeError,
     UnsupportedOperationError,
 )
@@ -138,6 +139,7 @@ _ERROR_MAP: tuple[tuple[type[GpgError], int, str], ...] = (
     (GpgTimeoutError, 503, "signing_backend_unavailable"),
     (PassphraseRequiredError, 503, "gpg_permission_denied"),
     (BadPassphraseError, 503, "gpg_permission_denied"),
+    (PassphraseUnavailableError, 503, "gpg_permission_denied"),
 )
 
 

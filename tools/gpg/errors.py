@@ -22,6 +22,7 @@ __all__ = [
     "KeyNotAllowedError",
     "NoSuchKeyError",
     "PassphraseRequiredError",
+    "PassphraseUnavailableError",
     "PayloadAlreadySignedError",
     "PayloadError",
     "PayloadNotGitObjectError",
@@ -133,6 +134,12 @@ class SigningFailedError(GpgError):
 
 class PassphraseRequiredError(SigningFailedError):
     code = "passphrase_required"
+
+
+class PassphraseUnavailableError(SigningFailedError):
+    """A passphrase is stored for the key but its store (the OS keyring) could not be read."""
+
+    code = "passphrase_unavailable"
 
 
 class BadPassphraseError(SigningFailedError):
