@@ -11,7 +11,7 @@ import pytest
 from gpg_support import GpgHome, commit_payload
 
 from tools.gpg.errors import GpgTimeoutError, GpgUnavailableError, InvalidKeySpecError
-from tools.gpg.runner import GpgRunner
+from tools.gpg.runner import GpgRunner, gpg_search_path, gpgconf_beside
 
 TIMEOUT_SECONDS = 1.0
 
@@ -106,3 +106,53 @@ def test_no_file_descriptors_leak_across_calls(gpg_home: GpgHome) -> None:
     for _ in range(5):
         runner.sign_detached(gpg_home.alice, commit_payload())
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_gpgconf_is_taken_from_beside_the_configured_gpg(tmp_path: Path) -> None:
+    """GPG Suite / Homebrew ship gpg and gpgconf together; a bare 'gpgconf' may not be on launchd's PATH."""
+    log = tmp_path / "gpgconf.log"
+    fake_gpg = _script(tmp_path / "gpg", "sleep 60\n")
+    _script(tmp_path / "gpgconf", f'echo "$@" >> "{log}"\n')
+    home = tmp_path / "home"
+    runner = GpgRunner(gnupghome=home, gpg_binary=fake_gpg, timeout_seconds=0.5, search_path="/usr/bin:/bin")
+    with pytest.raises(GpgTimeoutError):
+        runner.verify_detached(b"sig", b"payload")
+    assert log.read_text().split() == ["--homedir", str(home), "--kill", "gpg-agent"]
+
+
+def test_gpgconf_beside_a_gpg_found_on_the_search_path(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _script(bin_dir / "gpg", "exit 0\n")
+    gpgconf = _script(bin_dir / "gpgconf", "exit 0\n")
+    assert gpgconf_beside("gpg", str(bin_dir)) == gpgconf
+    assert gpgconf_beside("gpg", str(tmp_path / "empty")) == "gpgconf"
+
+
+def test_a_mac_search_path_finds_homebrew_and_gpg_suite() -> None:
+    launchd_path = "/usr/bin:/bin:/usr/sbin:/sbin"
+    mac = gpg_search_path(launchd_path, platform="darwin").split(":")
+    assert mac[:4] == launchd_path.split(":")
+    assert {"/opt/homebrew/bin", "/usr/local/bin", "/usr/local/MacGPG2/bin"} <= set(mac)
+    assert gpg_search_path(launchd_path, platform="linux") == launchd_path
+
+
+@pytest.mark.parametrize("configured", ["unset", "GNUPGHOME", "~/.gnupg"])
+def test_a_timeout_leaves_the_persons_own_gpg_agent_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    """Killing the person's agent would also break their own terminal's and editor's signing."""
+    log = tmp_path / "gpgconf.log"
+    fake_gpg = _script(tmp_path / "gpg", "sleep 60\n")
+    fake_gpgconf = _script(tmp_path / "gpgconf", f'echo "$@" >> "{log}"\n')
+    monkeypatch.setenv("HOME", str(tmp_path / "person"))
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "person-keys"))
+    gnupghome = {"unset": None, "GNUPGHOME": tmp_path / "person-keys", "~/.gnupg": tmp_path / "person" / ".gnupg"}
+    runner = GpgRunner(
+        gnupghome=gnupghome[configured], gpg_binary=fake_gpg, gpgconf_binary=fake_gpgconf, timeout_seconds=0.5
+    )
+    assert runner.owns_agent is False
+    with pytest.raises(GpgTimeoutError) as caught:
+        runner.verify_detached(b"sig", b"payload")
+    assert not log.exists()
+    assert "gpgconf --kill gpg-agent" in caught.value.message

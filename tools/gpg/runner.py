@@ -16,11 +16,13 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,24 +140,67 @@ def require_fingerprint(fingerprint: str) -> str:
     return fingerprint.upper()
 
 
+# Where GnuPG lives on a Mac besides the system PATH: Homebrew on Apple silicon and on Intel, GPG Suite.
+# A launchd agent starts with PATH=/usr/bin:/bin:/usr/sbin:/sbin, where none of them is.
+MACOS_GPG_DIRS = ("/opt/homebrew/bin", "/usr/local/bin", "/usr/local/MacGPG2/bin")
+
+
+def gpg_search_path(environ_path: str | None, *, platform: str) -> str:
+    """The PATH gpg is looked up on: the environment's, plus the usual macOS install locations on a Mac."""
+    parts = [p for p in (environ_path or os.defpath).split(os.pathsep) if p]
+    if platform == "darwin":
+        parts += [d for d in MACOS_GPG_DIRS if d not in parts]
+    return os.pathsep.join(parts)
+
+
+def gpgconf_beside(gpg_binary: str, search_path: str) -> str:
+    """``gpgconf`` from the same installation as ``gpg_binary`` (GPG Suite and Homebrew ship both together)."""
+    found = gpg_binary if os.sep in gpg_binary else shutil.which(gpg_binary, path=search_path)
+    if found:
+        sibling = Path(found).parent / "gpgconf"
+        if sibling.is_file() and os.access(sibling, os.X_OK):
+            return str(sibling)
+    return "gpgconf"
+
+
+def _is_personal_home(gnupghome: str | None, environ: Mapping[str, str]) -> bool:
+    """Whether gpg's home is the person's own (their agent serves their terminals and editors too)."""
+    if gnupghome is None:
+        return True
+    personal = {Path(environ.get("HOME", "~")).expanduser() / ".gnupg"}
+    if environ.get("GNUPGHOME"):
+        personal.add(Path(environ["GNUPGHOME"]).expanduser())
+    resolved = {p.resolve() for p in personal}
+    return Path(gnupghome).expanduser().resolve() in resolved
+
+
 class GpgRunner:
-    """Runs gpg against one home directory. Construct once, share freely (it keeps no state)."""
+    """Runs gpg against one home directory. Construct once, share freely (it keeps no state).
+
+    After a timeout the home's gpg-agent is restarted only when that home is agent-auth's own (a
+    ``gpg_home`` other than the person's ``~/.gnupg`` or ``$GNUPGHOME``): the person's agent also serves
+    their own terminal and editor, so it is left alone and the error says how to restart it.
+    """
 
     def __init__(
         self,
         *,
         gnupghome: str | os.PathLike[str] | None,
         gpg_binary: str = "gpg",
-        gpgconf_binary: str = "gpgconf",
+        gpgconf_binary: str | None = None,
         timeout_seconds: float = 10.0,
         search_path: str | None = None,
+        platform: str = sys.platform,
     ) -> None:
         self._gnupghome = None if gnupghome is None else str(Path(gnupghome))
         self._gpg = gpg_binary
-        self._gpgconf = gpgconf_binary
+        self._search_path = (
+            search_path if search_path is not None else gpg_search_path(os.environ.get("PATH"), platform=platform)
+        )
+        self._gpgconf = gpgconf_binary or gpgconf_beside(gpg_binary, self._search_path)
         self.timeout_seconds = timeout_seconds
-        self._search_path = search_path if search_path is not None else os.environ.get("PATH", os.defpath)
         self._home_fallback = os.environ.get("HOME", "") if gnupghome is None else ""
+        self.owns_agent = not _is_personal_home(self._gnupghome, os.environ)
 
     def __repr__(self) -> str:
         return f"GpgRunner(gnupghome={self._gnupghome!r}, gpg_binary={self._gpg!r})"
@@ -311,11 +356,17 @@ class GpgRunner:
             stdout, stderr = process.communicate(stdin, timeout=self.timeout_seconds)
         except subprocess.TimeoutExpired:
             self._kill_group(process)
-            self.restart_agent()
+            if self.owns_agent:
+                self.restart_agent()
+                agent = "agent-auth's gpg-agent was restarted"
+            else:
+                agent = (
+                    "your own gpg-agent was left running; if a pinentry is stuck, restart it with "
+                    "'gpgconf --kill gpg-agent'"
+                )
             raise GpgTimeoutError(
-                f"gpg did not finish within {self.timeout_seconds:g}s and was stopped; the "
-                "gpg-agent was restarted. A key that needs a passphrase must get it from the "
-                "passphrase store (pinentry cannot be answered here)"
+                f"gpg did not finish within {self.timeout_seconds:g}s and was stopped; {agent}. A key that needs "
+                "a passphrase must get it from the passphrase store (pinentry cannot be answered here)"
             ) from None
         thread.join(_STATUS_DRAIN_SECONDS)
         status_text = b"".join(reader.chunks).decode("utf-8", "replace")
