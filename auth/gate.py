@@ -26,6 +26,7 @@ from auth.families import FamilyInfo, TokenState
 from auth.ratelimit import RateLimiter
 from auth.scopes import Tier, validate_scope
 from auth.tokens import TokenKind
+from auth.untrusted import clip
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,8 @@ class Principal:
 
 
 def clean_summary(summary: str | None, fallback: str) -> str:
-    text = (summary or fallback).replace("\n", " ").replace("\r", " ")
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text[:MAX_SUMMARY_LENGTH]
+    """The summary shown to a person and written to the audit log: one line, neutralised, bounded."""
+    return clip(summary or fallback, MAX_SUMMARY_LENGTH)
 
 
 SYNC_INTERVAL_NS = 1_000_000  # how stale another process's change may look: 1 ms
