@@ -65,7 +65,7 @@ if [ ! -x "$VENV/bin/python" ] || [ "$want" != "$have" ]; then
     _say "installing agent-auth into .venv from uv.lock (runtime only; scripts/test.sh adds the test tools)"
   fi
   UV_PROJECT_ENVIRONMENT="$VENV" UV_PYTHON_DOWNLOADS=never \
-    "$uv_bin" sync --frozen --python "$PYTHON" "${extra_args[@]}" >&2
+    "$uv_bin" sync --locked --python "$PYTHON" "${extra_args[@]}" >&2
   echo "$want" >"$STAMP"
   _say "environment ready in $((SECONDS - started)) s"
 fi
