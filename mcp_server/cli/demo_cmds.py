@@ -125,19 +125,31 @@ def _instructions(url: str, home: Path, tokens: dict[str, Any], fingerprint: str
     return lines
 
 
+def demo_environment(home: Path, gpg_fingerprint: str | None) -> dict[str, str]:
+    """The settings the demo runs on. It never touches the person's real Things library, keyring or gpg home,
+    on any platform: its own sample database, file stores, and HOME pointed into the demo home so nothing is
+    discovered from the real one."""
+    env = {
+        "AGENT_AUTH_HOME": str(home),
+        "HOME": str(home),
+        "AGENT_AUTH_THINGS_DATABASE": "sample",
+        "AGENT_AUTH_KEY_STORE": "file",
+        "AGENT_AUTH_CREDENTIALS_STORE": "file",
+    }
+    if gpg_fingerprint:
+        env["AGENT_AUTH_GPG_HOME"] = str(home / "gnupg")
+        env["AGENT_AUTH_GPG_ALLOWED_KEYS"] = gpg_fingerprint
+    return env
+
+
 def cmd_demo(app: Application, args: argparse.Namespace) -> int:
     home = (args.home or Path(tempfile.gettempdir()) / f"agent-auth-demo-{os.getuid()}").absolute()
     if args.fresh and home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(home, 0o700)
-    os.environ["AGENT_AUTH_HOME"] = str(home)
-    os.environ["AGENT_AUTH_KEY_STORE"] = "file"
-    os.environ["AGENT_AUTH_CREDENTIALS_STORE"] = "file"
     fingerprint = _demo_gpg_key(home / "gnupg")
-    if fingerprint:
-        os.environ["AGENT_AUTH_GPG_HOME"] = str(home / "gnupg")
-        os.environ["AGENT_AUTH_GPG_ALLOWED_KEYS"] = fingerprint
+    os.environ.update(demo_environment(home, fingerprint))
 
     from auth.scopes import validate_scope_map
     from mcp_server.daemon.compose import serve_forever

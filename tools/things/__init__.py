@@ -7,6 +7,7 @@ handlers live in ``tools.things.bridge``.
 from tools.things.database import ThingsDatabase, discover_database_path
 from tools.things.double import SampleDatabaseThingsApp
 from tools.things.errors import (
+    DatabaseAccessDeniedError,
     DatabaseError,
     DatabaseLockedError,
     DatabaseNotFoundError,
@@ -29,6 +30,7 @@ __all__ = [
     "Area",
     "AuthToken",
     "ChecklistItem",
+    "DatabaseAccessDeniedError",
     "DatabaseError",
     "DatabaseLockedError",
     "DatabaseNotFoundError",

@@ -8,6 +8,7 @@ layer's worker threads. The schema check runs once per ``ThingsDatabase``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tools.things.errors import (
+    DatabaseAccessDeniedError,
     DatabaseError,
     DatabaseLockedError,
     DatabaseNotFoundError,
@@ -78,33 +80,56 @@ REQUIRED_COLUMNS: Mapping[str, frozenset[str]] = {
 _VERSION_RE = re.compile(r"<integer>\s*(-?\d+)\s*</integer>")
 
 
-def discover_database_path(home: Path, override: Path | None = None) -> Path:
+def discover_database_path(home: Path, override: Path | None = None, *, access_advice: str = "") -> Path:
     """Where the Things database is: ``override`` if given, else the macOS locations under ``home``.
 
-    Things 3.15.16 and later keep it under a ``ThingsData-*`` folder; older versions one level up.
+    Things 3.15.16 and later keep it under a ``ThingsData-*`` folder; older versions one level up. A
+    container macOS will not let us list or stat (no Full Disk Access) is :class:`DatabaseAccessDeniedError`
+    carrying ``access_advice`` — never "not found", which would hide the cause.
     """
     if override is not None:
         if not override.is_file():
             raise DatabaseNotFoundError(f"No Things database at {override}; check the configured path.")
         return override
     container = home / _GROUP_CONTAINER
-    candidates = sorted(container.glob(f"ThingsData-*/{_DATABASE_SUFFIX}"))
+    try:
+        entries = sorted(entry.name for entry in os.scandir(container) if entry.name.startswith("ThingsData-"))
+    except FileNotFoundError:
+        entries = None
+    except PermissionError as exc:
+        raise _access_denied(container, exc, access_advice) from None
+    candidates = [container / name / _DATABASE_SUFFIX for name in entries or ()]
     candidates.append(container / _DATABASE_SUFFIX)
     for candidate in candidates:
+        try:
+            candidate.stat()
+        except FileNotFoundError:
+            continue
+        except PermissionError as exc:
+            raise _access_denied(candidate, exc, access_advice) from None
         if candidate.is_file():
             return candidate
+    where = "Things 3 is not installed for this user" if entries is None else "Things 3 has no database there yet"
     raise DatabaseNotFoundError(
-        f"No Things 3 database found under {container}. Is Things 3 installed and opened once? "
-        "Otherwise configure the database path explicitly."
+        f"No Things 3 database found under {container} ({where}). Install Things 3 from the Mac App Store and "
+        "open it once, or set things_database to the database's path."
+    )
+
+
+def _access_denied(path: Path, exc: OSError, advice: str) -> DatabaseAccessDeniedError:
+    return DatabaseAccessDeniedError(
+        f"macOS refused access to the Things data at {path} ({exc.strerror}). "
+        + (advice or "Grant Full Disk Access to the program running agent-auth (System Settings > Privacy & Security).")
     )
 
 
 def _unreadable(path: Path, exc: sqlite3.Error) -> DatabaseUnreadableError:
     return DatabaseUnreadableError(
         f"Cannot read the Things database at {path} ({exc}). On macOS, grant Full Disk Access to the "
-        "program running agent-auth (System Settings > Privacy & Security). SQLite also needs to create "
-        "the '-shm' file of a WAL database, so the database's directory must be writable even for "
-        "read-only access; copy the database (with its -wal file) somewhere writable if it is not."
+        "program running agent-auth (System Settings > Privacy & Security; 'agent-auth doctor' names it). "
+        "SQLite also needs to create the '-shm' file of a WAL database, so the database's directory must be "
+        "writable by this user even for read-only access. Do not serve a copy: its reads go stale and writes "
+        "made through Things never appear in it."
     )
 
 

@@ -34,6 +34,12 @@ class DatabaseUnreadableError(DatabaseError):
     code: ClassVar[str] = "database_unreadable"
 
 
+class DatabaseAccessDeniedError(DatabaseUnreadableError):
+    """macOS privacy protection (TCC) refused access: the program running agent-auth needs Full Disk Access."""
+
+    code: ClassVar[str] = "database_access_denied"
+
+
 class DatabaseLockedError(DatabaseError):
     """Another connection (Things itself, a backup, a sync) held a lock for longer than the busy timeout."""
 
