@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import builtins
 from datetime import date, datetime, time
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 Status = Literal["open", "completed", "canceled"]
 ListId = Literal["inbox", "today", "upcoming", "anytime", "someday", "logbook", "trash"]
 ItemType = Literal["to-do", "project", "heading"]
+
+# A reminder is a wall-clock time in the user's time zone with no UTC offset (Things stores none), so it is
+# not an RFC 3339 ``full-time`` and must not be declared ``format: time``: strict clients (ajv-formats)
+# would refuse every result that carries one. The schema says what is sent instead.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+            "description": "Local time of day (HH:MM:SS, the user's time zone, no UTC offset).",
+        }
+    ),
+]
 
 LIST_IDS: tuple[ListId, ...] = ("inbox", "today", "upcoming", "anytime", "someday", "logbook", "trash")
 
@@ -54,7 +68,7 @@ class Todo(_Model):
     checklist: builtins.list[ChecklistItem]
     start_date: date | None
     deadline: date | None
-    reminder: time | None
+    reminder: LocalTime | None
     created: datetime | None
     modified: datetime | None
     completed: datetime | None = Field(description="When the to-do was completed or canceled.")
@@ -76,7 +90,7 @@ class Project(_Model):
     headings: builtins.list[Ref]
     start_date: date | None
     deadline: date | None
-    reminder: time | None
+    reminder: LocalTime | None
     created: datetime | None
     modified: datetime | None
     completed: datetime | None

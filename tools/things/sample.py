@@ -386,7 +386,18 @@ def _fixtures(b: _Builder, area_ids: list[str], projects: list[tuple[str, str | 
             stopDate=b.now - DAY_SECONDS,
         )
     )
-    b.add(TaskRow(uuid=new_id(rng), title="Write a novel", type=TYPE_PROJECT, start=START_SOMEDAY))
+    # A project scheduled for later with a deadline and a reminder: every optional project field occurs.
+    b.add(
+        TaskRow(
+            uuid=new_id(rng),
+            title="Write a novel",
+            type=TYPE_PROJECT,
+            start=START_SOMEDAY,
+            startDate=b.packed(30),
+            deadline=b.packed(90),
+            reminderTime=encode_reminder_time(time(9, 0)),
+        )
+    )
     for title, instances in (("Water plants", 2), ("Weekly review", 1), ("Take out bins", 1)):
         template = b.add(
             TaskRow(
