@@ -76,7 +76,8 @@ class IssuedTokens:
             "label": self.label,
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
-            "expires_in": max(0, int(self.access_expires_at - now)),
+            # Rounded, not truncated: a freshly minted 900 s token says 900, as the original did.
+            "expires_in": max(0, round(self.access_expires_at - now)),
             "access_expires_at": self.access_expires_at,
             "refresh_expires_at": self.refresh_expires_at,
             "scopes": {name: tier.value for name, tier in sorted(self.scopes.items())},

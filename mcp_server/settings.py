@@ -50,7 +50,8 @@ class Settings:
     notification_plugin_url: str | None = None
     notification_timeout_seconds: float = 65.0
     management_endpoints_enabled: bool = False
-    reissue_by_family_id_enabled: bool = False
+    reissue_by_family_id_enabled: bool = True
+    reissue_cooldown_seconds: float = 300.0
     audit_fsync: bool = False
     shutdown_grace_seconds: float = 10.0
     gpg_allowed_keys: tuple[str, ...] = ()
@@ -210,5 +211,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"setting 'port' must be 0-65535, not {settings.port}")
     if settings.approval_timeout_seconds <= 0 or settings.rate_limit_per_minute <= 0:
         raise SettingsError("approval_timeout_seconds and rate_limit_per_minute must be positive")
+    if settings.reissue_cooldown_seconds < 0:
+        raise SettingsError("reissue_cooldown_seconds must not be negative")
     if settings.max_pending_approvals_per_family < 1:
         raise SettingsError("max_pending_approvals_per_family must be at least 1")

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auth.authority import validate_family_id
 from auth.errors import AuthError, FamilyAlreadyRevokedError, FamilyNotFoundError
 from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS
 from auth.scopes import validate_scope, validate_scope_map
@@ -22,6 +23,25 @@ from mcp_server.daemon.http import RequestError, bearer_token, error_response, f
 from mcp_server.daemon.token_routes import decision_response
 
 MANAGE_SCOPE = "agent-auth:manage"
+
+
+_WIRE_CODES = {"invalid_tier": "invalid_tier", "no_scopes": "no_scopes", "no_modifications": "no_modifications"}
+
+
+def _wire_code(exc: AuthError) -> str:
+    """The original's 400 codes: a precise code of ours that its clients do not know is ``malformed_request``."""
+    return _WIRE_CODES.get(exc.code, "malformed_request")
+
+
+def family_id_of(data: dict[str, Any]) -> str:
+    """A non-empty string, or 400; an id that cannot name a family is 404 ``family_not_found``, as unknown ones."""
+    family_id = data.get("family_id")
+    if not isinstance(family_id, str) or not family_id:
+        raise RequestError(400, "malformed_request", "field 'family_id' must be a non-empty string")
+    try:
+        return validate_family_id(family_id)
+    except AuthError:
+        raise FamilyNotFoundError("no such token family") from None
 
 
 def routes(ctx: DaemonContext) -> list[Route]:
@@ -44,7 +64,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             except FamilyAlreadyRevokedError:
                 return error_response(409, "family_revoked")
             except AuthError as exc:
-                return error_response(400, exc.code, exc.message)
+                return error_response(400, _wire_code(exc), exc.message)
             return result
 
         return endpoint
@@ -56,7 +76,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         try:
             return validate_scope_map(value)
         except AuthError as exc:
-            raise RequestError(400, "invalid_tier" if "tier" in exc.message else exc.code, exc.message) from None
+            raise RequestError(400, "invalid_tier" if "tier" in exc.message else _wire_code(exc), exc.message) from None
 
     async def create(request: Request) -> Response:
         data = await read_json_object(request)
@@ -71,34 +91,45 @@ def routes(ctx: DaemonContext) -> list[Route]:
 
     async def list_(request: Request) -> Response:
         families = await anyio.to_thread.run_sync(admin.list_families)
-        return JSONResponse([f for f in families if MANAGE_SCOPE not in f["scopes"]])
+        # The original's items are keyed by ``id``; ``family_id`` stays for our own readers.
+        return JSONResponse([{"id": f["family_id"], **f} for f in families if MANAGE_SCOPE not in f["scopes"]])
 
     async def modify(request: Request) -> Response:
         data = await read_json_object(request)
-        family_id = field_str(data, "family_id", max_length=64)
+        family_id = family_id_of(data)
         add, set_tiers = scopes_from(data, "add_scopes"), scopes_from(data, "set_tiers")
         remove = data.get("remove_scopes") or []
-        if not isinstance(remove, list):
-            raise RequestError(400, "malformed_request", "field 'remove_scopes' must be a list")
+        if not isinstance(remove, list) or not all(isinstance(s, str) for s in remove):
+            raise RequestError(400, "malformed_request", "field 'remove_scopes' must be a list of scope names")
         removed = [validate_scope(s) for s in remove]
         if not (add or set_tiers or removed):
             return error_response(400, "no_modifications")
-        assert family_id is not None
-        result = await anyio.to_thread.run_sync(lambda: admin.modify_family(family_id, add, removed, set_tiers))
+
+        def apply() -> dict[str, Any]:
+            # As the original: removing an absent scope, or re-tiering one, is a no-op, not an error.
+            current = admin.show_family(family_id)
+            if current["revoked"]:
+                raise FamilyAlreadyRevokedError(f"family {family_id} is revoked")
+            present = set(current["scopes"])
+            gone = [s for s in removed if s in present]
+            tiers = {s: t for s, t in set_tiers.items() if s in present or s in add}
+            if not (add or gone or tiers):
+                return current
+            return admin.modify_family(family_id, add, gone, tiers)
+
+        result = await anyio.to_thread.run_sync(apply)
         return JSONResponse({"family_id": result["family_id"], "scopes": result["scopes"]})
 
     async def revoke(request: Request) -> Response:
         data = await read_json_object(request)
-        family_id = field_str(data, "family_id", max_length=64)
-        assert family_id is not None
+        family_id = family_id_of(data)
         await anyio.to_thread.run_sync(lambda: admin.revoke_family(family_id))
         ctx.broker.revoke_grants(family_id)
         return JSONResponse({"family_id": family_id, "revoked": True})
 
     async def rotate(request: Request) -> Response:
         data = await read_json_object(request)
-        family_id = field_str(data, "family_id", max_length=64)
-        assert family_id is not None
+        family_id = family_id_of(data)
         result = await anyio.to_thread.run_sync(lambda: admin.rotate_family(family_id))
         ctx.broker.revoke_grants(family_id)
         return JSONResponse(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth.errors import AuthError, RefreshTokenStillValidError, TokenError
+from auth.errors import RefreshTokenStillValidError, TokenError
 from auth.gate import Decision
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
+from mcp_server.daemon.reissue import ReissueGuard, reissue_by_family_id, tokens_body
 
 _TOKEN_STATUS = {
     "invalid_token": 401,
@@ -45,7 +48,19 @@ def decision_response(decision: Decision) -> JSONResponse:
     return error_response(_TOKEN_STATUS.get(code, 403), code, detail, headers=headers, valid=False)
 
 
+def status_body(status: dict[str, Any]) -> dict[str, Any]:
+    """``expires_at`` as the original's ISO-8601 UTC string; the number stays as ``expires_at_unix``."""
+    expires_at = float(status["expires_at"])
+    return {
+        **status,
+        "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
+        "expires_at_unix": expires_at,
+    }
+
+
 def routes(ctx: DaemonContext) -> list[Route]:
+    guard = ReissueGuard(ctx.settings.reissue_cooldown_seconds)
+
     async def validate(request: Request) -> Response:
         data = await read_json_object(request)
         token = field_str(data, "token", max_length=MAX_TOKEN_LENGTH)
@@ -65,8 +80,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             ctx.metrics.token_operations.labels("refresh", exc.code).inc()
             return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
         ctx.metrics.token_operations.labels("refresh", "ok").inc()
-        body = issued.to_json(ctx.authority.clock())
-        return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
+        return tokens_body(ctx, issued)
 
     async def reissue(request: Request) -> Response:
         data = await read_json_object(request)
@@ -79,7 +93,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
                     "reissue needs the expired 'refresh_token' (family-id-only reissue is disabled)",
                 )
             if data.get("family_id") is not None:
-                return await _reissue_by_family_id(ctx, data)
+                return await reissue_by_family_id(ctx, guard, data.get("family_id"))
             raise RequestError(400, "malformed_request", "field 'refresh_token' is required")
         try:
             family = await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(token))
@@ -104,8 +118,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         except TokenError as exc:
             return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
         ctx.metrics.token_operations.labels("reissue", "ok").inc()
-        body = issued.to_json(ctx.authority.clock())
-        return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
+        return tokens_body(ctx, issued)
 
     async def status(request: Request) -> Response:
         token = bearer_token(request)
@@ -115,7 +128,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             body = await anyio.to_thread.run_sync(lambda: ctx.authority.token_status(token))
         except TokenError as exc:
             return error_response(401, exc.code)
-        return JSONResponse(body)
+        return JSONResponse(status_body(body))
 
     async def _scoped(request: Request, scope: str) -> Response | None:
         token = bearer_token(request)
@@ -150,37 +163,3 @@ def routes(ctx: DaemonContext) -> list[Route]:
         Route("/agent-auth/health", health, methods=["GET"]),
         Route("/agent-auth/metrics", metrics, methods=["GET"]),
     ]
-
-
-async def _reissue_by_family_id(ctx: DaemonContext, data: dict[str, object]) -> Response:
-    """The seed's family-id-only reissue, behind ``reissue_by_family_id_enabled`` (off by default)."""
-    family_id = data.get("family_id")
-    if not isinstance(family_id, str):
-        raise RequestError(400, "malformed_request", "field 'family_id' must be a string")
-    try:
-        family = await anyio.to_thread.run_sync(lambda: ctx.authority.get_family(family_id))
-        refresh_token = await anyio.to_thread.run_sync(lambda: ctx.authority.latest_refresh_token(family.id))
-    except AuthError:
-        return error_response(401, "family_revoked")
-    if family.revoked or refresh_token is None:
-        return error_response(401, "family_revoked")
-    try:
-        await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(refresh_token))
-    except RefreshTokenStillValidError:
-        return error_response(400, "refresh_token_still_valid")
-    except TokenError:
-        return error_response(401, "family_revoked")
-    approval = await ctx.broker.request(
-        family_id=family.id,
-        label=family.label,
-        scope="agent-auth:reissue",
-        operation="token.reissue",
-        summary=f"Issue new tokens for '{family.label or family.id[:8]}' (family-id reissue, compatibility mode)",
-    )
-    if not approval.approved:
-        return error_response(403, "reissue_denied", approval.reason)
-    issued = await anyio.to_thread.run_sync(
-        lambda: ctx.authority.reissue(refresh_token, approved_by=approval.decided_by or "unknown")
-    )
-    body = issued.to_json(ctx.authority.clock())
-    return JSONResponse({k: body[k] for k in ("access_token", "refresh_token", "expires_in", "scopes")})
