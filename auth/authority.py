@@ -144,6 +144,10 @@ class Authority:
         # Read by the gate's cache: a change made in this process is seen by the very next check.
         self.change_counter += 1
 
+    def audit_in(self, session: Session, event: str, **fields: Any) -> None:
+        """Audit an operation of another store module inside its own transaction (no audit, no change)."""
+        self._audit(session, event, **fields)
+
     def _audit(self, session: Session, event: str, **fields: Any) -> None:
         """Append to the audit log and checkpoint its head inside the current transaction."""
         self.audit.append(event, **fields)
@@ -196,7 +200,10 @@ class Authority:
         allow_reserved: bool = False,
         now: float | None = None,
         actor: str = "cli",
+        within: Callable[[Session, str], None] | None = None,
     ) -> IssuedTokens:
+        """Create a family and its first pair. ``within(session, family_id)`` runs inside the same transaction
+        (before the audit entry); if it raises, nothing is created."""
         checked = validate_scope_map(scopes, allow_reserved=allow_reserved)
         if not checked:
             raise InvalidScopeError("a token family needs at least one scope, e.g. --scope things:read")
@@ -217,6 +224,8 @@ class Authority:
             session.add(family)
             session.flush()
             access, refresh, access_exp, refresh_exp = self._mint_pair(session, family, now)
+            if within is not None:
+                within(session, family_id)
             self._changed(session, family_id)
             self._audit(
                 session,

@@ -52,6 +52,41 @@ _MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE TABLE meta (key VARCHAR PRIMARY KEY NOT NULL, value VARCHAR NOT NULL)",
         ],
     ),
+    (
+        2,
+        [
+            """CREATE TABLE oauth_clients (
+                id VARCHAR(64) PRIMARY KEY NOT NULL,
+                info_blob BLOB NOT NULL,
+                created_at FLOAT NOT NULL,
+                last_used_at FLOAT
+            )""",
+            """CREATE TABLE oauth_authorizations (
+                id VARCHAR(64) PRIMARY KEY NOT NULL,
+                client_id VARCHAR(64) NOT NULL,
+                status VARCHAR NOT NULL
+                    CHECK (status IN ('pending', 'approved', 'denied', 'delivered', 'exchanged')),
+                request_blob BLOB NOT NULL,
+                decision_blob BLOB,
+                created_at FLOAT NOT NULL,
+                expires_at FLOAT NOT NULL,
+                decided_at FLOAT,
+                decided_by VARCHAR,
+                code_hash VARCHAR(64) UNIQUE,
+                code_expires_at FLOAT,
+                consumed_at FLOAT,
+                family_id VARCHAR(32)
+            )""",
+            "CREATE INDEX ix_oauth_authorizations_client_id ON oauth_authorizations(client_id)",
+            """CREATE TABLE oauth_families (
+                family_id VARCHAR(32) PRIMARY KEY NOT NULL REFERENCES families(id),
+                client_id VARCHAR(64) NOT NULL,
+                authorization_id VARCHAR(64) NOT NULL,
+                created_at FLOAT NOT NULL
+            )""",
+            "CREATE INDEX ix_oauth_families_client_id ON oauth_families(client_id)",
+        ],
+    ),
 ]
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 

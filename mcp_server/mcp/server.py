@@ -19,6 +19,7 @@ from auth.gate import Gate
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource, bearer_from_request
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
+from mcp_server.oauth.surface import authorization_server
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ def build_mcp_server(
     if resource_url is not None:
         kwargs["token_verifier"] = GateTokenVerifier(gate, resource_url)
         kwargs["auth"] = AuthSettings(
-            issuer_url=AnyHttpUrl(resource_url.rsplit("/mcp", 1)[0]),
-            resource_server_url=AnyHttpUrl(resource_url),
+            # Strings, so the settings keep a path-less issuer without a trailing slash (RFC 8414 compares
+            # issuers exactly; the authorization server's metadata names the same string).
+            issuer_url=resource_url.rsplit("/mcp", 1)[0],  # type: ignore[arg-type]
+            resource_server_url=resource_url,  # type: ignore[arg-type]
             validate_token_resource=True,
         )
     # log_level: the SDK configures logging with it; the daemon logs warnings and errors to stderr.
@@ -158,12 +161,15 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     gated = McpHttpGate(
         sdk_app, ctx.gate, registry, build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string()
     )
+    # The protected-resource metadata names the daemon as authorization server, so serve one.
+    oauth = authorization_server(ctx, resource_url)
     routes: list[BaseRoute] = [
         Route("/mcp", gated),
         Route("/.well-known/oauth-protected-resource/mcp", sdk_app, methods=["GET", "OPTIONS"]),
+        *oauth["routes"],
     ]
     ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), f"MCP endpoint {resource_url}"]
-    return {"routes": routes, "lifespan_hooks": [lambda tg: server.session_manager.run()]}
+    return {"routes": routes, "lifespan_hooks": [lambda tg: server.session_manager.run(), *oauth["lifespan_hooks"]]}
 
 
 def _version() -> str:
