@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
+import shutil
+import subprocess
 from collections.abc import Sequence
 
 import pytest
 
 from tests.things.conftest import WritableThings
 from tools.things.errors import ThingsError, WriteUnavailableError
-from tools.things.openers import MacUrlOpener
+from tools.things.openers import MacUrlOpener, background_open_script
 from tools.things.reader import ThingsReader
 from tools.things.secret import AuthToken
 from tools.things.urlscheme import build_url
@@ -70,20 +73,50 @@ class RecordingRunner:
         return self.status
 
 
-def test_mac_opener_keeps_the_token_out_of_argv() -> None:
+@pytest.mark.parametrize("command", ["update", "add"])
+def test_mac_opener_keeps_the_request_out_of_argv_and_opens_things_in_the_background(command: str) -> None:
+    """Before: ``update`` went through ``open location`` (activates Things, steals focus) and ``add`` put the
+    whole URL — titles, notes — into ``open -g``'s argv, visible to every local user."""
     runner = RecordingRunner()
-    url = build_url("update", [("id", "A" * 22), ("auth-token", "tok-en_1"), ("title", 'say "hi" \\ now')])
+    params = [("title", 'say "hi" \\ now')]
+    if command == "update":
+        params = [("id", "A" * 22), ("auth-token", "tok-en_1"), *params, ("append-notes", "private notes")]
+    else:
+        params.append(("notes", "private notes"))
+    url = build_url(command, params)  # type: ignore[arg-type]
     MacUrlOpener(runner).open(url)
     argv, stdin = runner.calls[0]
-    assert argv == ["/usr/bin/osascript", "-"]
-    assert stdin is not None and b"tok-en_1" in stdin and b'\\"' not in stdin
+    assert argv == ["/usr/bin/osascript", "-l", "JavaScript", "-"]
+    assert stdin is not None and url.encode() in stdin
+    assert b"open location" not in stdin and b"activate" not in stdin
+    assert b"com.culturedcode.ThingsMac" in stdin and b", 512, null, null)" in stdin
 
 
-def test_mac_opener_uses_open_in_the_background_for_urls_without_a_token() -> None:
-    runner = RecordingRunner()
-    url = build_url("add", [("title", "Buy milk")])
-    MacUrlOpener(runner).open(url)
-    assert runner.calls == [(["/usr/bin/open", "-g", url], None)]
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the JXA script (.ci/run installs it)")
+def test_the_jxa_script_asks_nsworkspace_to_open_exactly_the_url_without_activation() -> None:
+    """Run the very script macOS would run under a JavaScript engine, with AppKit replaced by a recorder."""
+    url = build_url("update", [("id", "A" * 22), ("auth-token", "tok"), ("title", "x")])
+    harness = """
+const calls = [];
+globalThis.ObjC = { import: (name) => calls.push(["import", name]) };
+globalThis.$ = {
+  NSURL: { URLWithString: (s) => ({ url: s }) },
+  NSArray: { arrayWithObject: (o) => [o] },
+  NSWorkspace: { sharedWorkspace: {
+    openURLsWithAppBundleIdentifierOptionsAdditionalEventParamDescriptorLaunchIdentifiers:
+      (urls, bundle, options, descriptor, ids) => { calls.push(["open", urls, bundle, options, descriptor, ids]); return true; },
+  } },
+};
+const script = require("fs").readFileSync(0, "utf8");
+(0, eval)(script);
+run();
+process.stdout.write(JSON.stringify(calls));
+"""
+    done = subprocess.run(
+        ["node", "-e", harness], input=background_open_script(url), capture_output=True, timeout=30, check=True
+    )
+    calls = json.loads(done.stdout)
+    assert calls == [["import", "AppKit"], ["open", [{"url": url}], "com.culturedcode.ThingsMac", 0x200, None, None]]
 
 
 @pytest.mark.parametrize(

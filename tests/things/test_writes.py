@@ -9,6 +9,8 @@ import pytest
 from tests.things.conftest import WritableThings
 from tools.things.errors import InvalidArgumentError, NotFoundError, RateLimitedError, ThingsError
 from tools.things.ratelimit import ItemRateLimiter
+from tools.things.urlscheme import build_url, parse_url
+from tools.things.writes import ThingsWriter
 
 
 def test_add_todo_appears_in_today_with_tags_and_checklist(writable: WritableThings) -> None:
@@ -121,7 +123,8 @@ def test_update_with_a_wrong_auth_token_changes_nothing_and_is_only_submitted(wr
     assert result.status == "submitted" and result.id == todo_id
     assert writable.service.get_todo(todo_id).title == "Buy milk"
     assert writable.app.errors == ["update: auth token rejected"]
-    assert writable.sleeps == [0.2, 0.2]  # polled three times, injected sleep, no real waiting
+    assert writable.sleeps == [0.1, 0.2]  # polled three times, backing off, injected sleep, no real waiting
+    assert result.note is not None and "Enable Things URLs" in result.note
 
 
 def test_writes_past_things_rate_limit_are_refused_until_the_window_moves() -> None:
@@ -159,3 +162,50 @@ def test_the_double_ignores_unknown_tags_like_things(writable: WritableThings) -
     writable.app.open(build_url("add", [("title", "Tagged"), ("tags", "money,Nope")]))
     page = writable.service.list_todos(query="Tagged")
     assert page.items[0].tags == ["money"]
+
+
+def test_a_heading_alone_is_sent_with_its_project_as_list_id(writable: WritableThings) -> None:
+    """Things ignores heading-id unless list-id names the heading's project; the to-do would land elsewhere
+    while the read-back (by title) still said confirmed."""
+    ids = writable.sample.ids
+    heading = next(k for k in ids if k.startswith("Launch website/"))
+    sent: list[str] = []
+    original = writable.app.open
+
+    def recording(url: str) -> None:
+        sent.append(url)
+        original(url)
+
+    writable.app.open = recording  # type: ignore[method-assign]
+    result = writable.service.add_todo(title="Book venue", heading_id=ids[heading])
+    _command, params = parse_url(sent[0])
+    assert params["heading-id"] == ids[heading] and params["list-id"] == ids["Launch website"]
+    assert result.status == "confirmed" and writable.app.errors == []
+    assert writable.service.get_todo(result.id or "").heading is not None
+
+
+def test_the_stand_in_refuses_a_heading_without_its_project_as_things_would_ignore_it(
+    writable: WritableThings,
+) -> None:
+    ids = writable.sample.ids
+    heading = next(k for k in ids if k.startswith("Launch website/"))
+    writable.app.open(build_url("add", [("title", "Lost to-do"), ("heading-id", ids[heading])]))
+    writable.app.open(
+        build_url("add", [("title", "Lost to-do"), ("heading-id", ids[heading]), ("list-id", ids["Buy milk"])])
+    )
+    assert [e.split(":")[0:2] for e in writable.app.errors] == [["add", " refused"], ["add", " refused"]]
+    assert writable.service.search("Lost to-do").total == 0
+
+
+def test_a_heading_with_an_area_is_refused_before_anything_is_sent(writable: WritableThings) -> None:
+    ids = writable.sample.ids
+    heading = next(k for k in ids if k.startswith("Launch website/"))
+    area = next(iter(a.id for a in writable.service.list_areas()))
+    with pytest.raises(InvalidArgumentError):
+        writable.service.add_todo(title="x", heading_id=ids[heading], area_id=area)
+    assert writable.app.commands == []
+
+
+def test_the_read_back_waits_long_enough_for_things_to_start() -> None:
+    writer = ThingsWriter(lambda url: None, ItemRateLimiter(lambda: 0.0), sleep=lambda s: None)  # type: ignore[arg-type]
+    assert writer.confirm_window_seconds >= 8.0

@@ -36,6 +36,12 @@ from tools.things.store import (
 from tools.things.urlscheme import When, parse_url, parse_when
 
 
+class StandInRefusal(ThingsError):
+    """A URL the real Things would accept but not act on as asked; the stand-in refuses it outright."""
+
+    code = "stand_in_refusal"
+
+
 class SampleDatabaseThingsApp:
     """Applies Things URLs to the sample database at ``path`` (a test double for the Things app)."""
 
@@ -62,6 +68,8 @@ class SampleDatabaseThingsApp:
                     self._update(conn, params)
                 else:
                     self.errors.append(f"unknown command {command!r}")
+            except StandInRefusal as exc:
+                self.errors.append(f"{command}: refused: {exc}")
             except (ThingsError, ValueError) as exc:  # Things shows an alert and changes nothing
                 self.errors.append(f"{command}: {type(exc).__name__}")
 
@@ -103,10 +111,16 @@ class SampleDatabaseThingsApp:
         return ids
 
     def _destination(self, conn: sqlite3.Connection, list_id: str | None, heading_id: str | None) -> dict[str, Any]:
-        if heading_id and is_valid_id(heading_id):
-            row = conn.execute("SELECT 1 FROM TMTask WHERE uuid = ? AND type = 2", (heading_id,)).fetchone()
-            if row:
-                return {"heading": heading_id, "project": None, "area": None}
+        """Where ``list-id`` / ``heading-id`` put an item, as Things does — except that a heading without the
+        project that holds it is *refused* here (Things silently ignores it and files the to-do elsewhere),
+        so a test that relies on it fails instead of passing on Linux only."""
+        if heading_id:
+            owner = conn.execute("SELECT project FROM TMTask WHERE uuid = ? AND type = 2", (heading_id,)).fetchone()
+            if owner is None or not list_id or owner[0] != list_id:
+                raise StandInRefusal(
+                    "heading-id without list-id naming the heading's project (Things ignores such a heading)"
+                )
+            return {"heading": heading_id, "project": None, "area": None}
         if list_id and is_valid_id(list_id):
             if conn.execute("SELECT 1 FROM TMTask WHERE uuid = ? AND type = 1", (list_id,)).fetchone():
                 return {"project": list_id, "area": None, "heading": None}

@@ -135,3 +135,4 @@ class WriteResult(_Model):
     status: WriteStatus
     id: str | None
     summary: str
+    note: str | None = None  # for ``submitted``: why it may not have applied, and what to check

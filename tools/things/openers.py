@@ -3,16 +3,22 @@
 ``UrlOpener`` is the seam; ``MacUrlOpener`` is the macOS implementation, and
 ``tools.things.double.SampleDatabaseThingsApp`` stands in for Things on Linux.
 
-Keeping the auth token out of argv: arguments of a running process are visible to every local user
-(``ps``). URLs without a token (``add``, ``add-project``) go through ``open -g URL`` (``-g`` keeps
-Things in the background). URLs that carry ``auth-token`` (``update``) are opened by ``osascript``
-reading its script from stdin (``open location``), so argv is just ``osascript -``. The URL is fully
-percent-encoded (``quote(safe='')``), so it cannot contain a quote or backslash to break out of the
-AppleScript string literal; ``MacUrlOpener`` re-checks that before building the script.
+Every URL goes to Things the same way: a small JavaScript-for-Automation script, read by ``osascript``
+from **stdin**, asks ``NSWorkspace`` to open it with Things' bundle id and
+``NSWorkspaceLaunchWithoutActivation``. So
+
+- nothing about the request is in argv (arguments of a running process are visible to every local user
+  through ``ps``: the URL-scheme auth token of ``update``, and the titles and notes of ``add``), and
+- Things is never brought to the front — ``open location`` (AppleScript) activates it and steals the
+  person's focus; ``open -g`` keeps it in the background but needs the URL in argv.
+
+The URL is fully percent-encoded by ``urlscheme.build_url`` and re-checked here against the characters the
+builder can produce, then embedded as a JSON string literal, so it cannot break out of the script.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Callable, Sequence
@@ -41,8 +47,29 @@ def run_subprocess(argv: Sequence[str], stdin: bytes | None) -> int:
     return completed.returncode
 
 
+THINGS_BUNDLE_ID = "com.culturedcode.ThingsMac"
+NSWORKSPACE_LAUNCH_WITHOUT_ACTIVATION = 0x00000200
+OSASCRIPT_JXA_FROM_STDIN = ("/usr/bin/osascript", "-l", "JavaScript", "-")
+
+
+def background_open_script(url: str) -> bytes:
+    """The JXA program that opens ``url`` in Things without activating it (``url`` already validated)."""
+    return (
+        "ObjC.import('AppKit');\n"
+        "function run() {\n"
+        f"  var url = $.NSURL.URLWithString({json.dumps(url)});\n"
+        "  if (!url) { throw new Error('not a URL'); }\n"
+        "  var ok = $.NSWorkspace.sharedWorkspace"
+        ".openURLsWithAppBundleIdentifierOptionsAdditionalEventParamDescriptorLaunchIdentifiers(\n"
+        f"    $.NSArray.arrayWithObject(url), {json.dumps(THINGS_BUNDLE_ID)}, "
+        f"{NSWORKSPACE_LAUNCH_WITHOUT_ACTIVATION}, null, null);\n"
+        "  if (!ok) { throw new Error('Things 3 could not be opened'); }\n"
+        "}\n"
+    ).encode()
+
+
 class MacUrlOpener:
-    """Opens URLs with ``open -g``, or via ``osascript`` on stdin when the URL holds the auth token."""
+    """Opens URLs in Things in the background, with nothing of the request in argv."""
 
     def __init__(self, runner: Runner = run_subprocess) -> None:
         self._runner = runner
@@ -55,11 +82,7 @@ class MacUrlOpener:
             raise WriteUnavailableError("Refusing to open a URL that was not built by the Things URL builder.")
         status: int | str
         try:
-            if "auth-token=" in url:
-                script = f'open location "{url}"\n'.encode()
-                status = self._runner(["/usr/bin/osascript", "-"], script)
-            else:
-                status = self._runner(["/usr/bin/open", "-g", url], None)
+            status = self._runner(OSASCRIPT_JXA_FROM_STDIN, background_open_script(url))
         except (OSError, subprocess.SubprocessError) as exc:  # these carry argv; keep it out
             status = type(exc).__name__
         if status != 0:

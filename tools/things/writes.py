@@ -199,7 +199,9 @@ def _check_tags(reader: ThingsReader, tags: Sequence[str], field: str) -> None:
 
 def _check_destination(
     reader: ThingsReader, project_id: str | None, area_id: str | None, heading_id: str | None
-) -> None:
+) -> str | None:
+    """Check the destination exists; return the ``list-id`` to send (a heading's project when only the
+    heading was named: Things ignores ``heading-id`` unless ``list-id`` names the project holding it)."""
     if project_id is not None:
         summary = reader.task_summary(project_id)
         if summary is None or summary[0] != TYPE_PROJECT or summary[2]:
@@ -212,6 +214,10 @@ def _check_destination(
             raise NotFoundError("heading", heading_id)
         if project_id is not None and owner != project_id:
             raise InvalidArgumentError("heading_id", "the heading belongs to a different project")
+        if area_id is not None:
+            raise InvalidArgumentError("heading_id", "a heading is inside a project; give heading_id without area_id")
+        return owner
+    return project_id or area_id
 
 
 def _common(when: When | None, deadline: date | None) -> list[tuple[str, str]]:
@@ -232,14 +238,36 @@ class ThingsWriter:
         limiter: ItemRateLimiter,
         *,
         sleep: Callable[[float], None],
-        confirm_attempts: int = 10,
-        confirm_interval_seconds: float = 0.2,
+        confirm_attempts: int = 12,
+        confirm_interval_seconds: float = 0.1,
+        max_confirm_interval_seconds: float = 1.0,
     ) -> None:
         self._opener = opener
         self._limiter = limiter
         self._sleep = sleep
         self._attempts = confirm_attempts
-        self._interval = confirm_interval_seconds
+        # Read back quickly at first, then back off: a running Things applies a URL in well under a second,
+        # but a cold start (Things not running) takes seconds. With the defaults the read-back waits 8.5 s.
+        self._intervals = [
+            min(confirm_interval_seconds * 2**attempt, max_confirm_interval_seconds)
+            for attempt in range(max(confirm_attempts - 1, 0))
+        ]
+
+    @property
+    def confirm_window_seconds(self) -> float:
+        return sum(self._intervals)
+
+    def _submitted(self, item_id: str | None, summary: str) -> WriteResult:
+        return WriteResult(
+            status="submitted",
+            id=item_id,
+            summary=summary,
+            note=(
+                f"Things did not show this change within {self.confirm_window_seconds:g} s. If Things was just "
+                "starting it may still appear; if it never does, turn on Things > Settings > General > Enable "
+                "Things URLs."
+            ),
+        )
 
     def _open(self, url: str) -> None:
         failure: str | None = None
@@ -257,14 +285,14 @@ class ThingsWriter:
                 new = reader.task_ids_titled(title, item_type) - before
             if new:
                 return sorted(new)[0]
-            if attempt + 1 < self._attempts:
-                self._sleep(self._interval)
+            if attempt < len(self._intervals):
+                self._sleep(self._intervals[attempt])
         return None
 
     def add_todo(self, request: AddTodo, readers: Readers) -> WriteResult:
         with readers() as reader:
             _check_tags(reader, request.tags, "tags")
-            _check_destination(reader, request.project_id, request.area_id, request.heading_id)
+            destination = _check_destination(reader, request.project_id, request.area_id, request.heading_id)
             before = reader.task_ids_titled(request.title, TYPE_TODO)
         params = [("title", request.title)]
         if request.notes:
@@ -274,7 +302,6 @@ class ThingsWriter:
             params.append(("tags", ",".join(request.tags)))
         if request.checklist:
             params.append(("checklist-items", "\n".join(request.checklist)))
-        destination = request.project_id or request.area_id
         if destination is not None:
             params.append(("list-id", destination))
         if request.heading_id is not None:
@@ -282,7 +309,9 @@ class ThingsWriter:
         self._limiter.acquire(1)
         self._open(build_url("add", params))
         new_id = self._confirm_new(readers, request.title, TYPE_TODO, before)
-        return WriteResult(status="confirmed" if new_id else "submitted", id=new_id, summary=describe_add_todo(request))
+        if new_id is None:
+            return self._submitted(None, describe_add_todo(request))
+        return WriteResult(status="confirmed", id=new_id, summary=describe_add_todo(request))
 
     def add_project(self, request: AddProject, readers: Readers) -> WriteResult:
         with readers() as reader:
@@ -302,9 +331,9 @@ class ThingsWriter:
         self._limiter.acquire(1 + len(request.todos))
         self._open(build_url("add-project", params))
         new_id = self._confirm_new(readers, request.title, TYPE_PROJECT, before)
-        return WriteResult(
-            status="confirmed" if new_id else "submitted", id=new_id, summary=describe_add_project(request)
-        )
+        if new_id is None:
+            return self._submitted(None, describe_add_project(request))
+        return WriteResult(status="confirmed", id=new_id, summary=describe_add_project(request))
 
     def update_todo(self, request: UpdateTodo, readers: Readers) -> WriteResult:
         with readers() as reader:
@@ -314,7 +343,7 @@ class ThingsWriter:
             if (request.completed or request.canceled) and summary[1] != STATUS_OPEN:
                 raise InvalidArgumentError("id", "the to-do is already completed or canceled")
             _check_tags(reader, request.add_tags, "add_tags")
-            _check_destination(reader, request.project_id, request.area_id, request.heading_id)
+            destination = _check_destination(reader, request.project_id, request.area_id, request.heading_id)
             token = reader.read_auth_token()
         if token is None:
             raise WriteUnavailableError(
@@ -329,7 +358,6 @@ class ThingsWriter:
         params += _common(request.when, request.deadline)
         if request.add_tags:
             params.append(("add-tags", ",".join(request.add_tags)))
-        destination = request.project_id or request.area_id
         if destination is not None:
             params.append(("list-id", destination))
         if request.heading_id is not None:
@@ -347,6 +375,6 @@ class ThingsWriter:
                 now = reader.task_summary(request.todo_id)
             if now is not None and now[3] != modified_before:
                 return WriteResult(status="confirmed", id=request.todo_id, summary=describe_update_todo(request))
-            if attempt + 1 < self._attempts:
-                self._sleep(self._interval)
-        return WriteResult(status="submitted", id=request.todo_id, summary=describe_update_todo(request))
+            if attempt < len(self._intervals):
+                self._sleep(self._intervals[attempt])
+        return self._submitted(request.todo_id, describe_update_todo(request))
