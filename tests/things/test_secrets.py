@@ -104,7 +104,10 @@ globalThis.$ = {
   NSArray: { arrayWithObject: (o) => [o] },
   NSWorkspace: { sharedWorkspace: {
     openURLsWithAppBundleIdentifierOptionsAdditionalEventParamDescriptorLaunchIdentifiers:
-      (urls, bundle, options, descriptor, ids) => { calls.push(["open", urls, bundle, options, descriptor, ids]); return true; },
+      (urls, bundle, options, descriptor, ids) => {
+        calls.push(["open", urls, bundle, options, descriptor, ids]);
+        return true;
+      },
   } },
 };
 const script = require("fs").readFileSync(0, "utf8");
