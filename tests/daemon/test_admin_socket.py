@@ -20,6 +20,7 @@ from mcp_server.cli.app import Application
 from mcp_server.daemon.admin_socket import AdminServer, PeerRefusedError, check_peer
 from tests.support.daemon import RunningDaemon
 from tests.support.openapi import checking_client
+from tests.support.platform import listening_tcp_ports_of_this_process
 
 pytestmark = pytest.mark.anyio
 
@@ -74,30 +75,8 @@ async def test_a_connection_from_another_uid_is_refused(daemon: RunningDaemon) -
     path.parent.rmdir()
 
 
-def _listening_tcp_ports_of_this_process() -> set[int]:
-    inodes = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not Path(table).exists():
-            continue
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state == "0A" and inode in inodes:  # 0A = LISTEN
-                ports.add(int(local.rsplit(":", 1)[1], 16))
-    return ports
-
-
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 def test_the_only_tcp_port_the_daemon_listens_on_is_the_http_one(daemon: RunningDaemon) -> None:
-    assert _listening_tcp_ports_of_this_process() == {daemon.port}
+    assert listening_tcp_ports_of_this_process() == {daemon.port}
 
 
 @pytest.mark.parametrize("path", ["/families.list", "/admin", "/approvals.decide", "/agent-auth/v1/approvals/decide"])

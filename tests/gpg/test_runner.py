@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 from gpg_support import GpgHome, commit_payload
 
+from tests.support.platform import open_fd_count
 from tools.gpg.errors import GpgTimeoutError, GpgUnavailableError, InvalidKeySpecError
 from tools.gpg.runner import GpgRunner, gpg_search_path, gpgconf_beside
 
@@ -102,10 +102,10 @@ def test_the_runner_signs_only_with_full_fingerprints(gpg_home: GpgHome) -> None
 def test_no_file_descriptors_leak_across_calls(gpg_home: GpgHome) -> None:
     runner = gpg_home.runner()
     runner.list_secret_keys()
-    before = len(os.listdir("/proc/self/fd"))
+    before = open_fd_count()
     for _ in range(5):
         runner.sign_detached(gpg_home.alice, commit_payload())
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert open_fd_count() == before
 
 
 def test_gpgconf_is_taken_from_beside_the_configured_gpg(tmp_path: Path) -> None:

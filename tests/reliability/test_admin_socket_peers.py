@@ -17,6 +17,7 @@ from mcp_server.daemon.admin_socket import AdminServer, PeerRefusedError, check_
 from mcp_server.daemon.serve import open_context
 from mcp_server.settings import load_settings
 from tests.support.daemon import RunningDaemon
+from tests.support.platform import listening_tcp_ports_of_this_process
 
 
 def test_check_peer_refuses_any_other_uid() -> None:
@@ -78,28 +79,7 @@ def test_the_admin_socket_is_a_0600_unix_socket_and_absent_from_tcp(full_daemon:
         for path in ("/admin", "/approvals.decide", "/families.create", "/agent-auth/v1/approvals/decide"):
             reply = http.post(path, json={"id": 1, "method": "approvals.decide", "params": {}})
             assert reply.status_code == 404, (path, reply.status_code)
-    assert _listening_tcp_ports_of_this_process() == {full_daemon.port}
-
-
-def _listening_tcp_ports_of_this_process() -> set[int]:
-    """Ports of TCP sockets in LISTEN state whose inode belongs to this process (Linux /proc)."""
-    inodes = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not Path(table).exists():
-            continue
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
+    assert listening_tcp_ports_of_this_process() == {full_daemon.port}
 
 
 @pytest.mark.anyio

@@ -1,7 +1,8 @@
 """Load: many MCP clients (allow, deny and prompt-tier calls) plus ``/validate`` traffic against a daemon process.
 
 The daemon runs as its own process (``tests.reliability.load_daemon``) so its resident memory can be read
-from ``/proc/<pid>/status`` without the clients' memory in it. Each client opens its own MCP session over
+from the process table (``/proc`` or ``ps``) without the clients' memory in it. Each client opens its own MCP
+session over
 streamable HTTP with its own family and cycles through: an allow-tier call (must succeed), a deny-tier
 call (must be refused with 403 ``insufficient_scope``), and a prompt-tier call that a scripted approver on
 the admin socket approves or denies by its title (must run, or be a tool error). Validate workers post
@@ -33,6 +34,7 @@ from mcp.client.streamable_http import streamable_http_client
 from auth.admin_client import AdminConnection
 from tests.mcp.mcp_test_support import ADMIN_SCOPE, READ_SCOPE
 from tests.support.daemon import isolated_env
+from tests.support.platform import rss_bytes
 
 pytestmark = pytest.mark.anyio
 
@@ -77,10 +79,7 @@ class LoadDaemon:
     tokens: list[str]
 
     def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise AssertionError("no VmRSS line")
+        return rss_bytes(self.process.pid)
 
     def finish(self) -> dict[str, Any]:
         """Ask for the broker's pending entries, then stop the daemon."""
