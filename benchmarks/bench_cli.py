@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._harness import Row, fmt_ms, interleave, isolated_env
+from benchmarks._harness import Row, fmt_ms, interleave, isolated_env, verdict
 from benchmarks._http import start_server
 from benchmarks._store import create_store
 
 CLI = str(Path(sys.executable).with_name("agent-auth"))
+CACHED_TARGET_EXTRA_MS = 25.0  # issue 15: a cached token costs at most 25 ms over `python -c pass`
 
 
 def _run_ms(argv: list[str], env: dict[str, str]) -> float:
@@ -66,6 +67,8 @@ def run(quick: bool) -> list[Row]:
     rows = []
     for key, what in (("cached", "valid cached token"), ("refresh", "with a refresh")):
         s = stats[key]
+        extra_ms = s.median - base.median
+        is_cached = key == "cached"
         rows.append(
             Row(
                 "cli",
@@ -73,9 +76,10 @@ def run(quick: bool) -> list[Row]:
                 f"p50 {fmt_ms(s.median)} / p99 {fmt_ms(s.p99)}",
                 f"python -c pass p50 {fmt_ms(base.median)}",
                 f"{s.median / base.median:.1f}x (+{s.median - base.median:.0f} ms)",
-                "reported",
-                "reported",
-                f"{s.count} runs each, interleaved",
+                f"<= +{CACHED_TARGET_EXTRA_MS:.0f} ms" if is_cached else "reported",
+                verdict(extra_ms <= CACHED_TARGET_EXTRA_MS) if is_cached else "reported",
+                f"{s.count} runs each, interleaved"
+                + ("; includes the daemon's token status check" if is_cached else ""),
                 {"value": s.__dict__, "baseline": base.__dict__},
             )
         )

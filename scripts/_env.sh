@@ -64,8 +64,11 @@ if [ ! -x "$VENV/bin/python" ] || [ "$want" != "$have" ]; then
   else
     _say "installing agent-auth into .venv from uv.lock (runtime only; scripts/test.sh adds the test tools)"
   fi
-  UV_PROJECT_ENVIRONMENT="$VENV" UV_PYTHON_DOWNLOADS=never \
-    "$uv_bin" sync --locked --python "$PYTHON" "${extra_args[@]}" >&2
+  if ! UV_PROJECT_ENVIRONMENT="$VENV" UV_PYTHON_DOWNLOADS=never \
+    "$uv_bin" sync --locked --python "$PYTHON" "${extra_args[@]}" >&2; then
+    echo "setup failed. If pyproject.toml's dependencies changed, refresh the lock with: $uv_bin lock" >&2
+    exit 1
+  fi
   echo "$want" >"$STAMP"
   _say "environment ready in $((SECONDS - started)) s"
 fi

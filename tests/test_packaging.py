@@ -39,7 +39,7 @@ def test_the_wheel_lists_exactly_the_top_level_packages() -> None:
 
 def test_the_console_script_points_at_the_cli_entry_point() -> None:
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["scripts"]["agent-auth"] == "mcp_server.cli.main:main"
-    from mcp_server.cli.main import main
+    assert pyproject["project"]["scripts"]["agent-auth"] == "mcp_server.cli.entry:main"
+    from mcp_server.cli.entry import main
 
     assert callable(main)

@@ -167,12 +167,20 @@ def cmd_logout(app: Application, args: argparse.Namespace) -> int:
     return 0
 
 
+def _login_failure(check: Any) -> UserError:
+    exit_code = EXIT_UNREACHABLE if check.state == "unreachable" else EXIT_FAILED
+    return UserError(check.detail, code=check.code, exit_code=exit_code, hint=check.fix)
+
+
 def cmd_status(app: Application, args: argparse.Namespace) -> int:
-    from mcp_server.client.credentials import CredentialStore
-    from mcp_server.client.http import DaemonUnreachableError, request_json
+    from mcp_server.client.check import check_login
+    from mcp_server.client.credentials import CredentialsError, CredentialStore
 
     store = CredentialStore()
-    credentials = store.load()
+    try:
+        credentials = store.load()
+    except CredentialsError as exc:
+        raise UserError(exc.message, code=exc.code, exit_code=EXIT_FAILED) from None
     if credentials is None:
         raise UserError(
             "not logged in",
@@ -180,37 +188,52 @@ def cmd_status(app: Application, args: argparse.Namespace) -> int:
             exit_code=EXIT_FAILED,
             hint="pipe 'agent-auth token create --json' into 'agent-auth login'",
         )
+    check = check_login(credentials)
     info: dict[str, Any] = {"store": store.description, **credentials.redacted()}
-    try:
-        result = request_json(
-            "GET",
-            f"{credentials.server_url}/agent-auth/v1/token/status",
-            bearer=credentials.access_token,
-            ca_cert=credentials.ca_cert,
-            timeout_seconds=5,
-        )
-        info["daemon"] = "reachable"
-        info["token_status"] = result.body if result.status == 200 else {"error": result.error_code}
-    except DaemonUnreachableError:
-        info["daemon"] = "unreachable"
-    lines = [f"{k:<18} {v}" for k, v in info.items() if k != "token_status"]
-    status = info.get("token_status") or {}
-    if "scopes" in status:
-        lines.append("scopes             " + ", ".join(f"{k}={v}" for k, v in status["scopes"].items()))
-    elif "error" in status:
-        lines.append(f"token              {status['error']} (the next 'token header' refreshes it)")
+    info.update(
+        state=check.state,
+        daemon="unreachable" if check.state == "unreachable" else "reachable",
+        detail=check.detail,
+        fix=check.fix,
+        token_status=check.token_status,
+    )
+    shown = ("store", "server_url", "family_id", "access_token", "refresh_token", "access_expires_in", "ca_cert")
+    lines = [f"{k:<18} {info[k]}" for k in shown if info.get(k) is not None]
+    lines.append(f"{'daemon':<18} {info['daemon']}")
+    lines.append(f"{'state':<18} {check.state}: {check.detail}")
+    scopes = (check.token_status or {}).get("scopes")
+    if isinstance(scopes, dict) and check.usable:
+        lines.append(f"{'scopes':<18} " + ", ".join(f"{k}={v}" for k, v in scopes.items()))
     app.emit(info, "\n".join(lines))
+    if not check.usable:
+        raise _login_failure(check)
     return 0
 
 
 def cmd_token_header(app: Application, args: argparse.Namespace) -> int:
     token = os.environ.get("AGENT_AUTH_TOKEN")
     if not token:
-        from mcp_server.client.credentials import CredentialsError, CredentialStore, fresh_access_token
+        from mcp_server.client.check import check_login
+        from mcp_server.client.credentials import (
+            REFRESH_MARGIN_SECONDS,
+            CredentialsError,
+            CredentialStore,
+            fresh_access_token,
+        )
         from mcp_server.client.http import DaemonUnreachableError
 
+        store = CredentialStore()
         try:
-            token = fresh_access_token(CredentialStore()).access_token
+            credentials = store.load()
+            if credentials is not None and credentials.access_expires_at - time.time() > REFRESH_MARGIN_SECONDS:
+                # A cached token can be revoked (or its daemon gone) long before it expires: ask first.
+                check = check_login(credentials, margin_seconds=REFRESH_MARGIN_SECONDS)
+                if check.state == "ok":
+                    token = credentials.access_token
+                elif check.state != "refreshable":
+                    raise _login_failure(check)
+            if token is None:
+                token = fresh_access_token(store).access_token
         except CredentialsError as exc:
             raise UserError(exc.message, code=exc.code, exit_code=EXIT_FAILED) from None
         except DaemonUnreachableError as exc:

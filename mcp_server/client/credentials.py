@@ -20,6 +20,7 @@ from typing import Any
 
 from auth.keyring_probe import real_keyring_backend
 from mcp_server.client.http import request_json
+from mcp_server.client.paths import client_config_dir
 
 KEYRING_SERVICE = "agent-auth-client"
 KEYRING_ENTRY = "credentials"
@@ -55,13 +56,7 @@ class Credentials:
 
 
 def _config_dir(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    home = env.get("AGENT_AUTH_HOME")
-    if home and os.path.isabs(home):
-        return Path(home) / "config"
-    base = env.get("XDG_CONFIG_HOME")
-    root = Path(base) if base and os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
-    return root / "agent-auth"
+    return Path(client_config_dir(env))
 
 
 class CredentialStore:

@@ -85,18 +85,6 @@ def closed_port_url() -> str:
 # --- token header ------------------------------------------------------------------------------------------
 
 
-def test_token_header_prints_a_valid_cached_token_without_contacting_the_daemon(
-    client_env: dict[str, str], store: CredentialStore
-) -> None:
-    token = "aa_0123456789abcdef0123456789abcdef_signature"
-    store.save(Credentials(closed_port_url(), token, "rt_x_y", time.time() + 600, "fam", None))
-
-    done = cli(client_env, "token", "header")
-
-    assert done.returncode == 0, done.stderr
-    assert header_token(done.stdout) == token
-
-
 def test_token_header_refreshes_a_token_near_expiry(
     daemon: RunningDaemon, client_env: dict[str, str], store: CredentialStore
 ) -> None:
