@@ -29,6 +29,7 @@ from auth.approvals import PendingApproval
 from auth.errors import AuditError, TokenError
 from auth.gate import Decision, Gate
 from auth.scopes import Tier
+from mcp_server.mcp.refusals import token_refused_error
 from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -336,17 +337,19 @@ class McpHttpGate:
                 scheme, _, rest = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and rest.strip():
                     token = rest.strip()
-        if token is None or b"tools/call" not in body:
-            return None  # the SDK answers missing/invalid tokens (401) and everything else
+        if token is None:
+            return None  # the SDK answers a missing token (401) and everything else
+        try:
+            principal = self.gate.authenticate(token)
+        except TokenError as exc:
+            return self._unauthorized(exc.code, _request_id(body))
+        if b"tools/call" not in body:
+            return None
         try:
             payload = json.loads(body)
         except ValueError:
             return None
         messages = payload if isinstance(payload, list) else [payload]
-        try:
-            principal = self.gate.authenticate(token)
-        except TokenError:
-            return None
         for message in messages:
             if not isinstance(message, dict) or message.get("method") != "tools/call":
                 continue
@@ -374,6 +377,18 @@ class McpHttpGate:
         except AuditError:
             log.error("audit log unwritable while refusing %s", tool)
 
+    def _unauthorized(self, code: str, request_id: Any) -> Callable[[Send], Any]:
+        """401 with the SDK's Bearer challenge; the body is a JSON-RPC error that says what to do."""
+        challenge = (
+            f'Bearer error="invalid_token", error_description="{code}", '
+            f'resource_metadata="{self.resource_metadata_url}"'
+        )
+
+        async def respond(send: Send) -> None:
+            await _json(send, 401, token_refused_error(code, request_id), [(b"www-authenticate", challenge.encode())])
+
+        return respond
+
     def _forbidden(self, needed: str, tool: str, request_id: Any) -> Callable[[Send], Any]:
         challenge = (
             f'Bearer error="insufficient_scope", scope="{needed}", '
@@ -400,6 +415,16 @@ class McpHttpGate:
             )
 
         return respond
+
+
+def _request_id(body: bytes) -> Any:
+    """The id of a single JSON-RPC request, else None (a batch, a notification, not JSON)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 async def _json(

@@ -7,6 +7,7 @@ and the daemon decides everything. stdout carries only the protocol; diagnostics
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,8 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 
+from mcp_server.mcp.refusals import TOKEN_REFUSED_ERROR_CODE
+
 log = logging.getLogger(__name__)
 
 TokenProvider = Callable[[], str]
@@ -31,7 +34,7 @@ def _error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
-def build_proxy(upstream: Client) -> Server[Any]:
+def build_proxy(upstream: Client, *, version: str = "") -> Server[Any]:
     async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
         return await upstream.list_tools(cursor=params.cursor if params else None)
 
@@ -61,6 +64,7 @@ def build_proxy(upstream: Client) -> Server[Any]:
 
     return Server(
         "agent-auth",
+        version=version,
         instructions=upstream.instructions,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
@@ -84,11 +88,54 @@ async def upstream_client(
         yield client
 
 
-async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> None:
-    async with upstream_client(url, token_provider, ca_cert=ca_cert) as upstream:
-        server = build_proxy(upstream)
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
+def build_refusing_proxy(error: MCPError, *, version: str = "") -> Server[Any]:
+    """A stdio server for a token the daemon refused: it connects, then answers every request with that error.
+
+    The client (Claude Code, an SDK) shows the daemon's own words — which say to run ``agent-auth login`` —
+    instead of "Connection closed".
+    """
+
+    async def refuse_list(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+        raise MCPError(error.error.code, error.error.message, error.error.data)
+
+    async def refuse_call(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+        raise MCPError(error.error.code, error.error.message, error.error.data)
+
+    return Server("agent-auth", version=version, on_list_tools=refuse_list, on_call_tool=refuse_call)
+
+
+def _token_refusal(group: BaseExceptionGroup[MCPError]) -> MCPError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found = _token_refusal(exc)
+            if found is not None:
+                return found
+        elif isinstance(exc, MCPError) and exc.error.code == TOKEN_REFUSED_ERROR_CODE:
+            return exc
+    return None
+
+
+async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> int:
+    refused: MCPError | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            upstream = await stack.enter_async_context(upstream_client(url, token_provider, ca_cert=ca_cert))
+        except* MCPError as group:
+            refused = _token_refusal(group)
+            if refused is None:
+                raise
+        if refused is None:
+            server = build_proxy(upstream, version=_version())
+            async with stdio_server() as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+            return 0
+    assert refused is not None
+    sys.stderr.write(f"agent-auth mcp: {refused.error.message}\n")
+    sys.stderr.flush()
+    refusing = build_refusing_proxy(refused, version=_version())
+    async with stdio_server() as (read_stream, write_stream):
+        await refusing.run(read_stream, write_stream, refusing.create_initialization_options())
+    return 1
 
 
 def run(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> int:
@@ -96,7 +143,7 @@ def run(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) 
 
     async def main() -> None:
         try:
-            await serve_stdio(url, token_provider, ca_cert=ca_cert)
+            outcome["code"] = await serve_stdio(url, token_provider, ca_cert=ca_cert)
         except* httpx2.HTTPStatusError as group:
             first = group.exceptions[0]
             status = first.response.status_code if isinstance(first, httpx2.HTTPStatusError) else 0
@@ -111,3 +158,12 @@ def run(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) 
 
     anyio.run(main)
     return outcome["code"]
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("agent-auth")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
