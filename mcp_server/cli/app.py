@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_STORE = 4
 EXIT_UNREACHABLE = 5
+EXIT_CONFLICT = 6
 
 EXIT_CODES_HELP = """exit codes:
   0  success
@@ -32,6 +33,7 @@ EXIT_CODES_HELP = """exit codes:
   3  not found (e.g. an unknown family id)
   4  keys or token store unusable (missing keys, wrong keys, unreadable files)
   5  the daemon is not reachable
+  6  cannot start: another agent-auth daemon serves this home, or the port is in use
 """
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcp_server.cli.app import EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import EXIT_CONFLICT, EXIT_USAGE, Application, UserError
 
 DEMO_SCOPES = {
     "things:read": "allow",
@@ -143,11 +143,31 @@ def demo_environment(home: Path, gpg_fingerprint: str | None) -> dict[str, str]:
 
 
 def cmd_demo(app: Application, args: argparse.Namespace) -> int:
+    from mcp_server.daemon.home_lock import HomeBusyError, serving
+
     home = (args.home or Path(tempfile.gettempdir()) / f"agent-auth-demo-{os.getuid()}").absolute()
-    if args.fresh and home.exists():
-        shutil.rmtree(home)
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(home, 0o700)
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(home, 0o700)
+    except OSError as exc:
+        raise UserError(f"cannot use {home} as the demo home: {exc.strerror}", code="invalid_home") from None
+    os.environ["AGENT_AUTH_HOME"] = str(home)
+    os.environ["AGENT_AUTH_KEY_STORE"] = "file"
+    os.environ["AGENT_AUTH_CREDENTIALS_STORE"] = "file"
+    data_dir, state_path = home / "data", home / "run" / "daemon.json"
+    try:
+        # Before anything is touched: a running demo on this home keeps its tokens, files and port.
+        if args.fresh:
+            with serving(data_dir, state_path):
+                shutil.rmtree(home)
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with serving(data_dir, state_path):
+            return _run_demo(app, args, home)
+    except HomeBusyError as exc:
+        raise UserError(str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+
+
+def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     fingerprint = _demo_gpg_key(home / "gnupg")
     os.environ.update(demo_environment(home, fingerprint))
 
@@ -196,8 +216,12 @@ def cmd_demo(app: Application, args: argparse.Namespace) -> int:
 
     import anyio
 
+    from mcp_server.daemon.serve import ListenError
+
     try:
         anyio.run(serve_forever, settings, announce)
+    except ListenError as exc:
+        raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
     finally:
         gpgconf = shutil.which("gpgconf")
         if fingerprint and gpgconf:  # the demo's own gpg-agent must not outlive the demo

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mcp_server.cli.app import EXIT_STORE, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import EXIT_CONFLICT, EXIT_STORE, EXIT_USAGE, Application, UserError
 from mcp_server.settings import SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,19 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
     import anyio
 
     from mcp_server.daemon.compose import serve_forever
+    from mcp_server.daemon.home_lock import HomeBusyError
+    from mcp_server.daemon.serve import ListenError
 
     try:
         anyio.run(serve_forever, settings, _announce)
     except SettingsError as exc:
         raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+    except HomeBusyError as exc:
+        raise UserError(str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+    except ListenError as exc:
+        raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
     except OSError as exc:
-        raise UserError(str(exc), code="listen_failed", exit_code=EXIT_STORE) from None
+        raise UserError(str(exc), code="store_unusable", exit_code=EXIT_STORE) from None
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from mcp_server.daemon import serve
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.home_lock import serving
 from mcp_server.daemon.notifier import HttpNotifierChannel
 from mcp_server.settings import Settings
 
@@ -39,22 +40,25 @@ def default_surfaces() -> list[Surface]:
 async def serve_forever(
     settings: Settings, announce: Announce | None = None, surfaces: list[Surface] | None = None
 ) -> None:
-    ctx = serve.open_context(settings)
-    if settings.notification_plugin_url:
-        ctx.broker.add_channel(
-            HttpNotifierChannel(settings.notification_plugin_url, timeout_seconds=settings.notification_timeout_seconds)
-        )
+    with serving(settings.data_dir, settings.daemon_state_path):
+        ctx = serve.open_context(settings)
+        if settings.notification_plugin_url:
+            ctx.broker.add_channel(
+                HttpNotifierChannel(
+                    settings.notification_plugin_url, timeout_seconds=settings.notification_timeout_seconds
+                )
+            )
 
-    def ready(ctx: DaemonContext) -> None:
-        if announce is not None:
-            assert ctx.url is not None
-            lines = [
-                f"admin socket {settings.admin_socket_path}",
-                f"token store  {settings.database_path}",
-                f"audit log    {settings.audit_log_path}",
-            ]
-            lines += ctx.extras.get("announce_lines", [])
-            announce(ctx.url, lines)
+        def ready(ctx: DaemonContext) -> None:
+            if announce is not None:
+                assert ctx.url is not None
+                lines = [
+                    f"admin socket {settings.admin_socket_path}",
+                    f"token store  {settings.database_path}",
+                    f"audit log    {settings.audit_log_path}",
+                ]
+                lines += ctx.extras.get("announce_lines", [])
+                announce(ctx.url, lines)
 
-    chosen = default_surfaces() if surfaces is None else surfaces
-    await serve.run(settings, ctx=ctx, on_ready=ready, customize=lambda c: compose_surfaces(c, chosen))
+        chosen = default_surfaces() if surfaces is None else surfaces
+        await serve.run(settings, ctx=ctx, on_ready=ready, customize=lambda c: compose_surfaces(c, chosen))

@@ -27,6 +27,7 @@ from auth.keys import select_key_store
 from mcp_server.daemon.admin_socket import AdminServer
 from mcp_server.daemon.app import build_app
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.home_lock import serving
 from mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class _Server(uvicorn.Server):
             self.should_exit = True
 
 
+class ListenError(OSError):
+    """The daemon cannot listen on its address (port in use, address not on this machine, no permission)."""
+
+    code = "listen_failed"
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP, and
@@ -76,7 +83,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(
+        raise ListenError(
             exc.errno,
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
             "(0 chooses a free one) or stop the other process",
@@ -111,8 +118,24 @@ async def run(
 
     ``customize`` may add routes/lifespan hooks (the MCP endpoint does).
     """
-    ctx = ctx or open_context(settings)
+    with serving(settings.data_dir, settings.daemon_state_path):
+        await _run_locked(settings, ctx=ctx, on_ready=on_ready, customize=customize, stop=stop)
+
+
+async def _run_locked(
+    settings: Settings,
+    *,
+    ctx: DaemonContext | None,
+    on_ready: Callable[[DaemonContext], None] | None,
+    customize: Callable[[DaemonContext], dict[str, Any]] | None,
+    stop: anyio.Event | None,
+) -> None:
     sock = bind_socket(settings.host, settings.port)
+    try:
+        ctx = ctx or open_context(settings)
+    except BaseException:
+        sock.close()
+        raise
     host, port = sock.getsockname()[:2]
     scheme = "https" if settings.tls_cert else "http"
     shown_host = f"[{host}]" if ":" in host else host
