@@ -15,6 +15,7 @@ from mcp_server.cli import (
     demo_cmds,
     gpg_cmds,
     serve_cmds,
+    service_cmds,
     terminal_notifier,
     token_cmds,
     tui_cmds,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmds.register(sub, common)
     tui_cmds.register(sub, common)
     gpg_cmds.register(sub, common)
+    service_cmds.register(sub, common)
     terminal_notifier.register(sub, common)
     return parser
 
