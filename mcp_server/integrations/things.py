@@ -397,7 +397,8 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
             summarize=summary_of(fn.__name__),
         )
 
-    def write(fn: Callable[..., Any], title: str) -> ToolSpec:
+    def write(fn: Callable[..., Any], title: str, *, destructive: bool = False) -> ToolSpec:
+        # destructive: the tool can change or close what exists (rename, complete, cancel), not only add.
         return ToolSpec(
             name=fn.__name__,
             fn=fn,
@@ -405,7 +406,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
             description=_doc(fn),
             title=title,
             read_only=False,
-            destructive=False,
+            destructive=destructive,
             summarize=summary_of(fn.__name__),
         )
 
@@ -419,7 +420,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         read(things_search, "Search Things"),
         write(things_add_todo, "Add a Things to-do"),
         write(things_add_project, "Add a Things project"),
-        write(things_update_todo, "Update a Things to-do"),
+        write(things_update_todo, "Update a Things to-do", destructive=True),
     ]
 
 

@@ -11,6 +11,7 @@ from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import Implementation
 from pydantic import AnyHttpUrl, BaseModel, Field
 from starlette.routing import BaseRoute, Route
 
@@ -18,6 +19,7 @@ from auth.errors import TokenError
 from auth.gate import Gate
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource, bearer_from_request
+from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.oauth.surface import authorization_server
 
@@ -109,6 +111,12 @@ def build_mcp_server(
     from mcp_server.mcp.verifier import GateTokenVerifier
 
     middleware = GateMiddleware(gate, registry, token_source)
+    prompts: list[MCPServer] = []
+
+    async def prompt_names() -> set[str]:
+        return {prompt.name for prompt in await prompts[0].list_prompts()}
+
+    hygiene = ProtocolHygiene(Implementation(name="agent-auth", version=version).model_dump(), prompt_names)
     kwargs: dict[str, Any] = {}
     if resource_url is not None:
         kwargs["token_verifier"] = GateTokenVerifier(gate, resource_url)
@@ -121,8 +129,14 @@ def build_mcp_server(
         )
     # log_level: the SDK configures logging with it; the daemon logs warnings and errors to stderr.
     server = MCPServer(
-        "agent-auth", version=version, instructions=INSTRUCTIONS, middleware=[middleware], log_level="WARNING", **kwargs
+        "agent-auth",
+        version=version,
+        instructions=INSTRUCTIONS,
+        middleware=[hygiene, middleware],
+        log_level="WARNING",
+        **kwargs,
     )
+    prompts.append(server)
     for spec in registry:
         server.add_tool(
             spec.fn,

@@ -8,6 +8,7 @@ declared property occurred with a non-null value), so an undeclared shape anywhe
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,10 +20,11 @@ from mcp import Client
 
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.integrations import things
+from mcp_server.integrations.things import tool_specs as things_tool_specs
 from mcp_server.mcp.registry import ToolRegistry
 from mcp_server.mcp.server import build_mcp_server, whoami_tool
 from tests.gpg.gpg_support import commit_payload, run_gpg
-from tests.integrations.conftest import TODAY
+from tests.integrations.conftest import BERLIN, TODAY, noon
 from tests.integrations.gpg_fixtures import GpgKeys, daemon_context, gpg_keys, gpg_settings, token
 from tests.support.daemon import isolated_env
 from tests.support.schemas import (
@@ -32,6 +34,7 @@ from tests.support.schemas import (
     property_paths,
     schema_errors,
 )
+from tools.things import ItemRateLimiter, ThingsDatabase, ThingsService, ThingsWriter
 from tools.things.models import LIST_IDS
 from tools.things.sample import SampleDatabase, generate
 
@@ -98,10 +101,20 @@ def ctx(tmp_path: Path, keys: GpgKeys, sample: SampleDatabase) -> Iterator[Daemo
             yield context
 
 
+class IgnoredByThings:
+    """Stands in for a Things app that never applies a URL (e.g. 'Enable Things URLs' is off)."""
+
+    def open(self, url: str) -> None:
+        return None
+
+
 @pytest.fixture
-def unallowlisted_ctx(tmp_path: Path, keys: GpgKeys) -> Iterator[DaemonContext]:
-    """No key allowlisted: ``gpg_list_keys`` then explains why in ``note``."""
+def unallowlisted_ctx(tmp_path: Path, keys: GpgKeys, sample: SampleDatabase) -> Iterator[DaemonContext]:
+    """No key allowlisted (``gpg_list_keys`` explains why in ``note``); Things ignores writes (``submitted``)."""
     with isolated_env(tmp_path / "bare") as env, daemon_context(gpg_settings(env, keys, gpg_allowed_keys=())) as c:
+        writer = ThingsWriter(IgnoredByThings(), ItemRateLimiter(time.monotonic), sleep=lambda _s: None)
+        service = ThingsService(ThingsDatabase(sample.path).connect, writer, lambda: noon(TODAY), BERLIN)
+        c.extras.setdefault("tool_providers", []).append(lambda _c: things_tool_specs(service))
         yield c
 
 
@@ -165,11 +178,53 @@ async def test_every_tool_result_validates_against_its_output_schema_and_fills_e
             problems += [f"{name}: {error}" for error in schema_errors(schema, result.structured_content)]
             seen[name].update(non_null_paths(result.structured_content))
     async with connected(unallowlisted_ctx) as bare:
-        result = await bare.call_tool("gpg_list_keys", {})
-        problems += [f"gpg_list_keys: {e}" for e in schema_errors(schemas["gpg_list_keys"], result.structured_content)]
-        seen["gpg_list_keys"].update(non_null_paths(result.structured_content))
+        unapplied = [
+            ("gpg_list_keys", {}),
+            ("things_add_todo", {"title": "Never applied"}),
+            ("things_add_project", {"title": "Never applied"}),
+            ("things_update_todo", {"todo_id": sample.ids["Buy milk"], "title": "Never applied"}),
+        ]
+        for name, arguments in unapplied:
+            result = await bare.call_tool(name, arguments)
+            assert not result.is_error, (name, result.content)
+            problems += [f"{name}: {e}" for e in schema_errors(schemas[name] or {}, result.structured_content)]
+            seen[name].update(non_null_paths(result.structured_content))
 
     assert not problems, "\n".join(problems[:20])
     assert set(seen) == set(schemas), "every tool is called"
     never_filled = {name: sorted(property_paths(schemas[name] or {}) - seen[name]) for name in schemas}
     assert not {name: paths for name, paths in never_filled.items() if paths}, never_filled
+
+
+# (readOnlyHint, destructiveHint, idempotentHint, openWorldHint): what each tool can do to the user's data.
+ANNOTATIONS = {
+    "whoami": (True, False, True, False),
+    "things_list_todos": (True, False, True, False),
+    "things_get_todo": (True, False, True, False),
+    "things_list_projects": (True, False, True, False),
+    "things_get_project": (True, False, True, False),
+    "things_list_areas": (True, False, True, False),
+    "things_list_tags": (True, False, True, False),
+    "things_search": (True, False, True, False),
+    "things_add_todo": (False, False, False, False),  # adds; a second call adds a second to-do
+    "things_add_project": (False, False, False, False),
+    "things_update_todo": (False, True, False, False),  # renames, completes, cancels; notes append
+    "gpg_list_keys": (True, False, True, False),
+    "gpg_sign": (False, False, False, False),  # uses a private key; each signature is new
+    "gpg_verify": (True, False, True, False),
+}
+
+
+async def test_annotations_say_what_each_tool_can_do(ctx: DaemonContext) -> None:
+    async with connected(ctx) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    for name, tool in tools.items():
+        hints = tool.annotations
+        assert hints is not None, name
+        found = (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint)
+        assert None not in found, f"{name} leaves a hint unset"
+        assert not (hints.read_only_hint and hints.destructive_hint), name
+        if name in ANNOTATIONS:
+            assert found == ANNOTATIONS[name], name
+    assert set(ANNOTATIONS) <= set(tools)
