@@ -27,6 +27,7 @@ from typing import Any
 
 from auth.errors import AuditError
 from auth.fsutil import ensure_private_dir, ensure_private_file
+from auth.untrusted import neutralise_data
 
 GENESIS = "0" * 64
 
@@ -134,7 +135,8 @@ class AuditLog:
         return entry
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Append one entry and return it (with ``seq`` and ``mac``)."""
+        """Append one entry and return it (with ``seq`` and ``mac``); text in it is stored neutralised."""
+        fields = neutralise_data(fields)
         with self._lock:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)

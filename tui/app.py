@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 import anyio
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
 from auth.admin_client import AdminError
+from auth.untrusted import neutralise
 from tui.backend import AdminBackend
 from tui.hub import Clock, Hub
 from tui.screens.approvals import ApprovalsScreen
@@ -52,6 +54,18 @@ class AgentAuthApp(App[None]):
         self.status_interval_seconds = status_interval_seconds
         self.bells = 0
         self._families_stale = False
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast is shown as data: messages can quote what an agent sent (names, summaries)."""
+        super().notify(neutralise(message), title=neutralise(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         self.add_mode("approvals", lambda: ApprovalsScreen(self.hub))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
+
+from auth.untrusted import neutralise
 
 TIER_STYLES = {"allow": "green", "prompt": "yellow", "deny": "red"}
 STATUS_STYLES = {"active": "green", "expired": "yellow", "revoked": "red"}
@@ -18,8 +21,8 @@ def scopes_text(scopes: Mapping[str, str]) -> Text:
     for index, (scope, tier) in enumerate(sorted(scopes.items())):
         if index:
             text.append("  ")
-        text.append(scope, style=TIER_STYLES.get(tier, ""))
-        text.append(f"={tier}", style="dim")
+        text.append(neutralise(scope), style=TIER_STYLES.get(tier, ""))
+        text.append(f"={neutralise(tier)}", style="dim")
     return text
 
 
@@ -66,6 +69,11 @@ def audit_time(entry: Mapping[str, Any]) -> str:
     return f"{ts[5:10]} {ts[11:19]}" if len(ts) >= 19 else ts
 
 
-def plain(value: object) -> Text:
-    """A table cell that shows text exactly as given: agents choose summaries, so never parse markup."""
-    return Text("" if value is None else str(value))
+def plain(value: object, style: str = "") -> Text:
+    """Data shown as data: neutralised (no control or invisible character reaches the terminal), never markup."""
+    return Text("" if value is None else neutralise(str(value)), style=style)
+
+
+def markup_safe(value: object, *, multiline: bool = False) -> str:
+    """Data to put inside a markup string: neutralised, then markup-escaped."""
+    return escape(neutralise(str(value), multiline=multiline))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
+from auth.untrusted import neutralise
 from mcp_server.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -109,14 +110,14 @@ class Application:
         if self.json_output:
             sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         elif text is not None:
-            sys.stdout.write(text.rstrip("\n") + "\n")
+            sys.stdout.write(neutralise(text.rstrip("\n"), multiline=True) + "\n")
 
     def fail(self, error: UserError) -> NoReturn:
         if self.json_output:
             body = {"error": {"code": error.code, "message": error.message, "hint": error.hint}}
             sys.stderr.write(json.dumps(body) + "\n")
         else:
-            sys.stderr.write(f"agent-auth: error: {error.message}\n")
+            sys.stderr.write(f"agent-auth: error: {neutralise(error.message, multiline=True)}\n")
             if error.hint:
-                sys.stderr.write(f"hint: {error.hint}\n")
+                sys.stderr.write(f"hint: {neutralise(error.hint, multiline=True)}\n")
         raise SystemExit(error.exit_code)

@@ -30,6 +30,7 @@ from mcp_server.cli.app import (
     UserError,
     exit_code_for,
 )
+from mcp_server.logsetup import configure_logging
 
 ENV_HELP = """environment:
   XDG_DATA_HOME, XDG_STATE_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR   where state lives (isolate a run by
@@ -91,11 +92,7 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="agent-auth: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING, sys.stderr)
     app = Application(json_output=bool(getattr(args, "json", False)))
     try:
         return int(args.handler(app, args))

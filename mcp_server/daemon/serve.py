@@ -153,6 +153,7 @@ async def _run_locked(
         app,
         log_level=settings.log_level if settings.log_level != "info" else "warning",
         access_log=False,
+        log_config=None,  # uvicorn's loggers go through the root handler: neutralised, repeats limited
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_graceful_shutdown=int(max(1, settings.shutdown_grace_seconds)),

@@ -12,6 +12,8 @@ from typing import Any
 
 from mcp.types import ToolAnnotations
 
+from auth.untrusted import neutralise
+
 Summarize = Callable[[Mapping[str, Any]], str]
 
 PROMPT_NOTE = " A person on the host approves each call of this tool before it runs; it may take a while."
@@ -47,8 +49,9 @@ class ToolSpec:
         )
 
     def summary(self, args: Mapping[str, Any]) -> str:
+        """The call's one-line summary; agent text in it (argument names and values) is neutralised here."""
         try:
-            return (self.summarize or _default_summary(self.name))(args)
+            return neutralise((self.summarize or _default_summary(self.name))(args))
         except Exception:  # a summary must never break a call; fall back to the tool name
             return self.name
 

@@ -193,13 +193,22 @@ def test_a_missing_log_with_a_checkpoint_fails(log_path: Path) -> None:
     assert report.first_bad_line == 1
 
 
+def test_agent_text_is_stored_neutralised(audit: AuditLog, log_path: Path) -> None:
+    """A summary or any other field cannot carry a raw escape into the log a person may ``cat``."""
+    audit.append("decision", summary="colour \x1b[31m\x9b2J\u202e", extra={"k\x07": ["\x1b]0;t\x07"]})
+    text = log_path.read_text()
+    assert "␛[31m\\x9b2J\\u202e" in text.replace("\\\\", "\\")
+    assert not any(ch in text for ch in "\x1b\x07\x9b\u202e")
+    assert b"\\u001b" not in log_path.read_bytes()
+
+
 def test_a_change_that_decodes_to_the_same_json_value_is_detected(audit: AuditLog, log_path: Path) -> None:
     """The chain protects the bytes written, not only the decoded value (escapes, exponents, whitespace)."""
-    audit.append("decision", summary="colour \x1b[31m", ratio=1e-05)
+    audit.append("decision", summary='say "hi"', ratio=1e-05)
     head = audit.head
     original = log_path.read_bytes()
-    assert b"\\u001b" in original and b"1e-05" in original
-    for old, new in [(b"\\u001b", b"\\u001B"), (b"1e-05", b"1E-05"), (b',"mac"', b', "mac"')]:
+    assert b'\\"hi' in original and b"1e-05" in original
+    for old, new in [(b'\\"hi', b"\\u0022hi"), (b"1e-05", b"1E-05"), (b',"mac"', b', "mac"')]:
         modified = original.replace(old, new, 1)
         assert modified != original
         log_path.write_bytes(modified)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -18,7 +17,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from auth.admin_client import AdminError
-from tui.format import ago, outcome_text, plain, remaining
+from auth.untrusted import neutralise
+from tui.format import ago, markup_safe, outcome_text, plain, remaining
 from tui.hub import Hub
 from tui.screens.duration import DurationScreen, minutes_label
 from tui.widgets.countdown import Countdown
@@ -91,9 +91,9 @@ class ApprovalsScreen(Screen[None]):
         for approval in pending:
             table.add_row(
                 remaining(float(approval["expires_at"]), now),
-                Text(str(approval.get("label") or approval["family_id"]), style="bold"),
+                plain(approval.get("label") or approval["family_id"], "bold"),
                 plain(approval.get("operation")),
-                Text(str(approval.get("scope") or ""), style="yellow"),
+                plain(approval.get("scope"), "yellow"),
                 plain(approval.get("summary")),
                 key=str(approval["id"]),
             )
@@ -128,13 +128,13 @@ class ApprovalsScreen(Screen[None]):
             countdown.start(None, 60)
             return
         text = Text()
-        text.append(str(approval.get("label") or approval["family_id"]), style="bold")
-        text.append(f" ({approval['family_id']}) wants ")
-        text.append(str(approval.get("operation") or "?"), style="bold")
+        text.append(neutralise(str(approval.get("label") or approval["family_id"])), style="bold")
+        text.append(f" ({neutralise(str(approval['family_id']))}) wants ")
+        text.append(neutralise(str(approval.get("operation") or "?")), style="bold")
         text.append(" with scope ")
-        text.append(str(approval.get("scope") or "?"), style="bold yellow")
+        text.append(neutralise(str(approval.get("scope") or "?")), style="bold yellow")
         text.append("\n")
-        text.append(str(approval.get("summary") or ""))
+        text.append(neutralise(str(approval.get("summary") or "")))
         waiters = int(approval.get("waiters") or 0)
         if waiters > 1:
             text.append(f"\n{waiters} identical calls are waiting on this decision", style="dim")
@@ -180,7 +180,7 @@ class ApprovalsScreen(Screen[None]):
             self.notify("nothing is pending", severity="warning")
             return
         approval_id = str(approval["id"])
-        what = escape(f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}")
+        what = markup_safe(f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}")
 
         def chosen(minutes: int | None) -> None:
             if minutes is not None:

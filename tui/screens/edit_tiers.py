@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.format import markup_safe
 from tui.widgets.scope_picker import ScopeChoice, ScopePicker
 
 
@@ -33,7 +33,7 @@ class EditTiersScreen(ModalScreen[dict[str, Any] | None]):
         self.before = {str(k): str(v) for k, v in (family.get("scopes") or {}).items()}
 
     def compose(self) -> ComposeResult:
-        label = escape(str(self.family.get("label") or self.family["family_id"]))
+        label = markup_safe(str(self.family.get("label") or self.family["family_id"]))
         with Vertical(id="dialog", classes="dialog tiers"):
             yield Static(f"[b]Tiers of {label}[/b]")
             yield ScopePicker(

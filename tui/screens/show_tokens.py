@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.format import markup_safe
 from tui.snippets import login_command, mcp_json
 
 
@@ -35,16 +35,16 @@ class ShowTokensScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         issued = self.issued
-        label = escape(str(issued.get("label") or issued["family_id"]))
+        label = markup_safe(str(issued.get("label") or issued["family_id"]))
         with VerticalScroll(id="dialog", classes="dialog tokens"):
-            yield Static(f"[b]New tokens for {label}[/b]  ({escape(str(issued['family_id']))})")
+            yield Static(f"[b]New tokens for {label}[/b]  ({markup_safe(str(issued['family_id']))})")
             yield Static("[b red]Shown only now[/b red]: copy them before closing this window.", id="once-warning")
-            yield Static(f"[b]access[/b]   {escape(self.texts['access'])}", id="access-token", classes="secret")
-            yield Static(f"[b]refresh[/b]  {escape(self.texts['refresh'])}", id="refresh-token", classes="secret")
+            yield Static(f"[b]access[/b]   {markup_safe(self.texts['access'])}", id="access-token", classes="secret")
+            yield Static(f"[b]refresh[/b]  {markup_safe(self.texts['refresh'])}", id="refresh-token", classes="secret")
             yield Static("[b]On the agent's side[/b] (it asks for the two tokens: paste them at its prompts)")
-            yield Static(escape(self.texts["login"]), id="login-snippet", classes="snippet")
+            yield Static(markup_safe(self.texts["login"], multiline=True), id="login-snippet", classes="snippet")
             yield Static("[b].mcp.json[/b]")
-            yield Static(escape(self.texts["mcp"]), id="mcp-snippet", classes="snippet")
+            yield Static(markup_safe(self.texts["mcp"], multiline=True), id="mcp-snippet", classes="snippet")
             yield Static(
                 "[dim]c copy access · r copy refresh · l copy login command · m copy .mcp.json · enter done[/dim]"
             )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from auth.admin_client import AdminError
-from tui.format import ago, scopes_text, status_text
+from tui.format import ago, markup_safe, plain, scopes_text, status_text
 from tui.hub import Hub
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.create_family import CreateFamilyScreen
@@ -74,8 +72,8 @@ class TokensScreen(Screen[None]):
         for family in families:
             dim = "dim" if family.get("status") != "active" else ""
             table.add_row(
-                Text(str(family.get("label") or "—"), style=f"bold {dim}"),
-                Text(short_id(str(family["family_id"])), style="dim"),
+                plain(family.get("label") or "—", f"bold {dim}"),
+                plain(short_id(str(family["family_id"])), "dim"),
                 scopes_text(family.get("scopes") or {}),
                 ago(family.get("created_at"), now),
                 ago(family.get("last_used_at"), now),
@@ -98,14 +96,14 @@ class TokensScreen(Screen[None]):
             detail.update("[dim]No families yet: press n to create one.[/dim]")
             return
         lines = [
-            f"[b]{escape(str(family.get('label') or family['family_id']))}[/b]  {escape(str(family['family_id']))}",
+            f"[b]{markup_safe(family.get('label') or family['family_id'])}[/b]  {markup_safe(family['family_id'])}",
             f"access {int(family.get('access_ttl_seconds') or 0) // 60} min · "
             f"refresh {int(family.get('refresh_ttl_seconds') or 0) // 3600} h",
         ]
         if family.get("rotated_to"):
-            lines.append(f"rotated to {escape(str(family['rotated_to']))}")
+            lines.append(f"rotated to {markup_safe(str(family['rotated_to']))}")
         if family.get("revoke_reason"):
-            lines.append(f"revoked: {escape(str(family['revoke_reason']))}")
+            lines.append(f"revoked: {markup_safe(str(family['revoke_reason']))}")
         detail.update("\n".join(lines))
 
     def selected_id(self) -> str | None:
@@ -155,7 +153,7 @@ class TokensScreen(Screen[None]):
         if family is None:
             return
         family_id = str(family["family_id"])
-        name = escape(str(family.get("label") or family_id))
+        name = markup_safe(str(family.get("label") or family_id))
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -169,7 +167,7 @@ class TokensScreen(Screen[None]):
         if family is None:
             return
         family_id = str(family["family_id"])
-        name = escape(str(family.get("label") or family_id))
+        name = markup_safe(str(family.get("label") or family_id))
 
         def confirmed(yes: bool | None) -> None:
             if yes:
