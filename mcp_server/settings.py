@@ -80,6 +80,11 @@ class Settings:
         return self.runtime_dir / "admin.sock"
 
     @property
+    def notifier_secret_path(self) -> Path:
+        """The per-daemon secret that signs the HTTP notifier protocol (written at each start, 0600)."""
+        return self.runtime_dir / "notifier.secret"
+
+    @property
     def daemon_state_path(self) -> Path:
         return self.runtime_dir / "daemon.json"
 

@@ -1,8 +1,13 @@
-"""``agent-auth notifier terminal``: the seed's reference notifier — asks on this terminal.
+"""``agent-auth notifier terminal``: the reference notifier — asks on this terminal.
 
 It listens on 127.0.0.1 for the daemon's notifier POSTs and prompts: [o]nce, [h]our (60 min), a number of
 minutes, or [d]eny (the default, also on EOF). Point the daemon at it with
 ``notification_plugin_url = "http://127.0.0.1:<port>/"``.
+
+It answers only the daemon: a request must be JSON, carry no ``Origin`` (a web page's cross-origin POST
+does), be signed with the daemon's notifier secret (read from its runtime directory, which only this user
+can read) and not have expired; anything else is refused without a prompt. What it prints is neutralised,
+so a description cannot move the cursor, retitle the window or touch the clipboard.
 """
 
 from __future__ import annotations
@@ -11,12 +16,26 @@ import argparse
 import json
 import sys
 import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from auth.untrusted import neutralise
 from mcp_server.cli.app import Application
+from mcp_server.notifier_protocol import (
+    SIGNATURE_HEADER,
+    NotifierSecretError,
+    read_secret,
+    request_is_signed,
+    sign_answer,
+)
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
+
+MAX_REQUEST_BYTES = 65536
+REQUEST_READ_TIMEOUT_SECONDS = 10.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -44,50 +63,97 @@ def decide_from_answer(answer: str) -> dict[str, Any]:
     return {"approved": False}
 
 
-def make_server(host: str, port: int, stdin: TextIO, stdout: TextIO) -> ThreadingHTTPServer:
+def make_server(
+    host: str,
+    port: int,
+    stdin: TextIO,
+    stdout: TextIO,
+    secret: Callable[[], bytes],
+    clock: Callable[[], float] = time.time,
+) -> ThreadingHTTPServer:
+    """The notifier's HTTP server; ``secret`` returns the daemon's current secret (it changes per start)."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     prompt_lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_READ_TIMEOUT_SECONDS  # a silent client cannot hold a thread forever
+
         def log_message(self, format: str, *args: Any) -> None:
             return
 
+        def do_GET(self) -> None:
+            self._send(405, {"error": "method_not_allowed"})
+
         def do_POST(self) -> None:
+            if self.headers.get("Origin") is not None or self.headers.get("Sec-Fetch-Site", "none") != "none":
+                self._send(403, {"error": "cross_origin_refused"})
+                return
+            if self.headers.get_content_type() != "application/json":
+                self._send(415, {"error": "json_required"})
+                return
             try:
-                length = int(self.headers.get("Content-Length", "0"))
-                if length > 65536:
-                    raise ValueError("too large")
-                data = json.loads(self.rfile.read(length))
-                scope, description, family = data["scope"], data.get("description") or "", data["family_id"]
+                length = int(self.headers.get("Content-Length", ""))
+            except ValueError:
+                self._send(411, {"error": "length_required"})
+                return
+            if not 0 < length <= MAX_REQUEST_BYTES:
+                self._send(413, {"error": "request_too_large"})
+                return
+            body = self.rfile.read(length)
+            try:
+                key = secret()
+            except NotifierSecretError as exc:
+                stdout.write(f"\nrefused a request: {neutralise(str(exc))}\n")
+                stdout.flush()
+                self._send(503, {"error": "no_daemon_secret"})
+                return
+            if not request_is_signed(key, body, self.headers.get(SIGNATURE_HEADER)):
+                self._send(401, {"error": "unauthenticated"})
+                return
+            try:
+                data = json.loads(body)
+                scope, family, nonce = str(data["scope"]), str(data["family_id"]), str(data["nonce"])
+                description = str(data.get("description") or "")
+                expires_at = float(data["expires_at"])
             except (ValueError, KeyError, TypeError):
                 self._send(400, {"error": "malformed_request"})
                 return
+            if clock() >= expires_at:
+                self._send(410, {"error": "request_expired"})
+                return
             with prompt_lock:
                 stdout.write(
-                    f"\nApproval requested\n  family: {family}\n  scope:  {scope}\n  what:   {description}\n"
+                    f"\nApproval requested\n  family: {neutralise(family)}\n  scope:  {neutralise(scope)}\n"
+                    f"  what:   {neutralise(description)}\n"
                     "Approve? [o]nce / [h]our / N minutes / [d]eny: "
                 )
                 stdout.flush()
                 answer = stdin.readline()
                 result = decide_from_answer(answer)
-                stdout.write(("approved" if result["approved"] else "denied") + "\n")
+                late = clock() >= expires_at
+                stdout.write(("approved" if result["approved"] else "denied") + (" (too late)" if late else "") + "\n")
                 stdout.flush()
-            self._send(200, result)
+            self._send(200, {**result, "nonce": nonce}, signing_key=key)
 
-        def _send(self, status: int, body: dict[str, Any]) -> None:
+        def _send(self, status: int, body: dict[str, Any], signing_key: bytes | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if signing_key is not None:
+                self.send_header(SIGNATURE_HEADER, sign_answer(signing_key, data))
             self.end_headers()
             self.wfile.write(data)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
 
 
 def cmd_terminal(app: Application, args: argparse.Namespace) -> int:
-    server = make_server(args.host, args.port, sys.stdin, sys.stderr)
+    path: Path = app.settings.notifier_secret_path
+    server = make_server(args.host, args.port, sys.stdin, sys.stderr, lambda: read_secret(path))
     host, port = server.server_address[:2]
     sys.stderr.write(
         f"terminal notifier listening on http://{host!s}:{port}/\n"

@@ -10,6 +10,7 @@ from mcp_server.daemon import serve
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.home_lock import serving
 from mcp_server.daemon.notifier import HttpNotifierChannel
+from mcp_server.notifier_protocol import create_secret
 from mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,12 @@ async def serve_forever(
     with serving(settings.data_dir, settings.daemon_state_path):
         ctx = serve.open_context(settings)
         if settings.notification_plugin_url:
+            secret = create_secret(settings.notifier_secret_path)
             ctx.broker.add_channel(
                 HttpNotifierChannel(
-                    settings.notification_plugin_url, timeout_seconds=settings.notification_timeout_seconds
+                    settings.notification_plugin_url,
+                    secret=secret,
+                    timeout_seconds=settings.notification_timeout_seconds,
                 )
             )
 

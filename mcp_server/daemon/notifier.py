@@ -1,17 +1,23 @@
-"""The seed's out-of-process HTTP notifier protocol, as an approval channel.
+"""The out-of-process HTTP notifier, as an approval channel, authenticated both ways.
 
-``POST notification_plugin_url {family_id, scope, description}`` → ``{approved, grant_type: once|timed,
-duration_minutes}``. Fail closed: a notifier that is down, slow, answers non-2xx or garbage denies.
+``POST notification_plugin_url {family_id, scope, description, nonce, approval_id, expires_at}`` (signed) →
+``{approved, grant_type: once|timed, duration_minutes, nonce}`` (signed); see ``mcp_server.notifier_protocol``.
+Fail closed: a notifier that is down, slow, answers non-2xx, garbage, unsigned, mis-signed or for another
+nonce denies. The description is neutralised agent text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from typing import Any
 
 import httpx2
 
 from auth.approvals import MAX_GRANT_MINUTES, ApprovalBroker, PendingApproval
+from auth.untrusted import neutralise
+from mcp_server.notifier_protocol import SIGNATURE_HEADER, answer_is_signed, sign_request
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +39,48 @@ def parse_notifier_answer(data: Any) -> tuple[bool, str, int | None]:
     return True, "once", None
 
 
+class UnauthenticatedAnswer(ValueError):
+    """The answer is not signed with this daemon's secret, or not for this request's nonce."""
+
+
 class HttpNotifierChannel:
     name = "http-notifier"
 
-    def __init__(self, url: str, *, timeout_seconds: float) -> None:
+    def __init__(self, url: str, *, secret: bytes, timeout_seconds: float) -> None:
         self.url = url
         self.timeout_seconds = timeout_seconds
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"HttpNotifierChannel({self.url!r})"
 
     async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
-        body = {"family_id": approval.family_id, "scope": approval.scope, "description": approval.summary}
+        nonce = secrets.token_hex(16)
+        body = json.dumps(
+            {
+                "family_id": approval.family_id,
+                "scope": approval.scope,
+                "description": neutralise(approval.summary),
+                "approval_id": approval.id,
+                "nonce": nonce,
+                "expires_at": approval.expires_at,
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign_request(self._secret, body)}
         try:
             async with httpx2.AsyncClient(timeout=self.timeout_seconds) as client:
-                response = await client.post(self.url, json=body)
+                response = await client.post(self.url, content=body, headers=headers)
             response.raise_for_status()
-            approved, grant, minutes = parse_notifier_answer(response.json())
+            if not answer_is_signed(self._secret, response.content, response.headers.get(SIGNATURE_HEADER)):
+                raise UnauthenticatedAnswer("the answer is not signed with this daemon's notifier secret")
+            data = response.json()
+            if not isinstance(data, dict) or data.get("nonce") != nonce:
+                raise UnauthenticatedAnswer("the answer is for another request")
+            approved, grant, minutes = parse_notifier_answer(data)
         except Exception as exc:  # any failure of the notifier denies (fail closed)
+            reason = "unauthenticated" if isinstance(exc, UnauthenticatedAnswer) else "error"
             log.warning("notifier %s failed (%s); denying approval %s", self.url, type(exc).__name__, approval.id)
-            broker.decide(approval.id, approved=False, decided_by=f"{self.name}:error")
+            broker.decide(approval.id, approved=False, decided_by=f"{self.name}:{reason}")
             return
         broker.decide(
             approval.id,

@@ -51,11 +51,13 @@ def prompt_body(token: str, description: str = "sign commit abc123") -> dict[str
     return {"token": token, "required_scope": "gpg:sign", "description": description}
 
 
-def with_notifier(url: str) -> Any:
+def with_notifier(url: str, secret: bytes) -> Any:
     """A ``prepare`` hook adding the HTTP notifier channel as mcp_server.daemon.compose does."""
 
     def prepare(ctx: DaemonContext) -> None:
-        ctx.broker.add_channel(HttpNotifierChannel(url, timeout_seconds=ctx.settings.notification_timeout_seconds))
+        ctx.broker.add_channel(
+            HttpNotifierChannel(url, secret=secret, timeout_seconds=ctx.settings.notification_timeout_seconds)
+        )
 
     return prepare
 
@@ -247,29 +249,32 @@ async def test_a_timed_grant_needs_a_duration_in_range(daemon: RunningDaemon) ->
     assert bad_decision.value.code == "invalid_params"
 
 
-# --- the seed's HTTP notifier protocol ----------------------------------------------------------
+# --- the HTTP notifier protocol (signed both ways) ----------------------------------------------
 
 
 async def test_an_http_notifier_approving_once_allows_the_call(start: Any) -> None:
     with scripted_notifier([ScriptedNotifier.approve(), ScriptedNotifier.deny()]) as notifier:
-        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url))
+        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url, notifier.secret))
         issued = daemon.create_family(SCOPES)
         async with checking_client(daemon.url, timeout=30) as http:
             first = await http.post(VALIDATE, json=prompt_body(issued.access_token))
             second = await http.post(VALIDATE, json=prompt_body(issued.access_token))
     assert first.status_code == 200
     assert second.status_code == 403
-    assert notifier.requests[0] == {
+    request = notifier.requests[0]
+    assert {k: request[k] for k in ("family_id", "scope", "description")} == {
         "family_id": issued.family_id,
         "scope": "gpg:sign",
         "description": "sign commit abc123",
     }
+    assert request["nonce"] != notifier.requests[1]["nonce"]
+    assert notifier.signed_requests == [True, True]
     assert len(notifier.requests) == 2
 
 
 async def test_an_http_notifier_timed_grant_is_reused_without_asking_again(start: Any) -> None:
     with scripted_notifier([ScriptedNotifier.approve("timed", 10)]) as notifier:
-        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url))
+        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url, notifier.secret))
         issued = daemon.create_family(SCOPES)
         async with checking_client(daemon.url, timeout=30) as http:
             responses = [await http.post(VALIDATE, json=prompt_body(issued.access_token, f"c{n}")) for n in range(3)]
@@ -279,7 +284,7 @@ async def test_an_http_notifier_timed_grant_is_reused_without_asking_again(start
 
 async def test_an_http_notifier_denying_is_scope_denied(start: Any) -> None:
     with scripted_notifier([ScriptedNotifier.deny()]) as notifier:
-        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url))
+        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url, notifier.secret))
         issued = daemon.create_family(SCOPES)
         async with checking_client(daemon.url, timeout=30) as http:
             response = await http.post(VALIDATE, json=prompt_body(issued.access_token))
@@ -291,7 +296,7 @@ async def test_a_notifier_that_is_down_denies(start: Any) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    daemon: RunningDaemon = start(prepare=with_notifier(f"http://127.0.0.1:{closed_port}/"))
+    daemon: RunningDaemon = start(prepare=with_notifier(f"http://127.0.0.1:{closed_port}/", b"s" * 32))
     issued = daemon.create_family(SCOPES)
     async with checking_client(daemon.url, timeout=30) as http:
         with anyio.fail_after(10):
@@ -317,7 +322,7 @@ async def test_a_notifier_that_is_down_denies(start: Any) -> None:
 )
 async def test_a_notifier_answering_garbage_denies(start: Any, answer: tuple[int, bytes]) -> None:
     with scripted_notifier([answer]) as notifier:
-        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url))
+        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url, notifier.secret))
         issued = daemon.create_family(SCOPES)
         async with checking_client(daemon.url, timeout=30) as http:
             response = await http.post(VALIDATE, json=prompt_body(issued.access_token))
@@ -328,7 +333,7 @@ async def test_a_notifier_answering_garbage_denies(start: Any, answer: tuple[int
 
 async def test_the_admin_socket_can_decide_while_a_notifier_is_still_asking(start: Any) -> None:
     with scripted_notifier([ScriptedNotifier.deny()], hold=True) as notifier:
-        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url))
+        daemon: RunningDaemon = start(prepare=with_notifier(notifier.url, notifier.secret))
         issued = daemon.create_family(SCOPES)
         async with (
             admin_subscriber(daemon.admin_socket) as sub,

@@ -19,6 +19,7 @@ from mcp_server.cli.terminal_notifier import make_server
 from mcp_server.daemon.app import build_app
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.notifier import HttpNotifierChannel
+from mcp_server.notifier_protocol import SIGNATURE_HEADER, answer_is_signed, sign_request
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
 from tests.support.openapi import SpecChecker, SpecViolation, checking_client, load_spec
@@ -128,10 +129,13 @@ def test_the_spec_checker_rejects_undocumented_answers() -> None:
 # --- the terminal notifier ----------------------------------------------------------------------
 
 
+SECRET = b"k" * 32
+
+
 @contextmanager
 def terminal_notifier(answers: str) -> Iterator[tuple[str, io.StringIO]]:
     output = io.StringIO()
-    server = make_server("127.0.0.1", 0, io.StringIO(answers), output)
+    server = make_server("127.0.0.1", 0, io.StringIO(answers), output, lambda: SECRET)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -143,28 +147,68 @@ def terminal_notifier(answers: str) -> Iterator[tuple[str, io.StringIO]]:
         thread.join(5)
 
 
+def signed_post(
+    http: httpx2.Client, url: str, request: dict[str, Any], secret: bytes = SECRET, **headers: str
+) -> httpx2.Response:
+    body = json.dumps({"nonce": "n1", "expires_at": time.time() + 60, **request}).encode()
+    signature = {SIGNATURE_HEADER: sign_request(secret, body)}
+    return http.post(url, content=body, headers={"Content-Type": "application/json", **signature, **headers})
+
+
 def test_the_terminal_notifier_answers_once_hour_minutes_and_deny() -> None:
     request = {"family_id": "f" * 32, "scope": "gpg:sign", "description": "sign commit abc"}
     with terminal_notifier("o\nh\n15\nd\nnonsense\n") as (url, output), httpx2.Client(timeout=10) as http:
-        answers = [http.post(url, json=request).json() for _ in range(6)]  # the sixth meets end of input
-        malformed = http.post(url, content=b"{not json")
-    assert answers == [
-        {"approved": True, "grant_type": "once"},
-        {"approved": True, "grant_type": "timed", "duration_minutes": 60},
-        {"approved": True, "grant_type": "timed", "duration_minutes": 15},
-        {"approved": False},
-        {"approved": False},
-        {"approved": False},
+        responses = [signed_post(http, url, request) for _ in range(6)]  # the sixth meets end of input
+        malformed = http.post(url, content=b"{not json", headers={SIGNATURE_HEADER: sign_request(SECRET, b"{not json")})
+    assert all(answer_is_signed(SECRET, r.content, r.headers.get(SIGNATURE_HEADER)) for r in responses)
+    assert [r.json() for r in responses] == [
+        {"approved": True, "grant_type": "once", "nonce": "n1"},
+        {"approved": True, "grant_type": "timed", "duration_minutes": 60, "nonce": "n1"},
+        {"approved": True, "grant_type": "timed", "duration_minutes": 15, "nonce": "n1"},
+        {"approved": False, "nonce": "n1"},
+        {"approved": False, "nonce": "n1"},
+        {"approved": False, "nonce": "n1"},
     ]
-    assert malformed.status_code == 400
+    assert malformed.status_code == 415  # not even labelled JSON
     assert "gpg:sign" in output.getvalue() and "sign commit abc" in output.getvalue()
+
+
+def test_the_terminal_notifier_answers_only_the_daemon() -> None:
+    """Unsigned, mis-signed, cross-origin, non-JSON and expired requests are refused without a prompt."""
+    request = {"family_id": "f" * 32, "scope": "gpg:sign", "description": "\x1b[2J\x1b]0;owned\x07"}
+    body = json.dumps({"nonce": "n", "expires_at": time.time() + 60, **request}).encode()
+    with terminal_notifier("o\n" * 10) as (url, output), httpx2.Client(timeout=10) as http:
+        unsigned = http.post(url, json=request)
+        mis_signed = signed_post(http, url, request, secret=b"x" * 32)
+        cross_origin = signed_post(http, url, request, Origin="https://evil.example")
+        fetch_site = signed_post(http, url, request, **{"Sec-Fetch-Site": "cross-site"})
+        text_plain = http.post(
+            url, content=body, headers={"Content-Type": "text/plain", SIGNATURE_HEADER: sign_request(SECRET, body)}
+        )
+        expired = signed_post(http, url, {**request, "expires_at": time.time() - 1})
+        get = http.get(url)
+        assert output.getvalue() == ""  # nothing was shown for any of them
+        honest = signed_post(http, url, request)
+    assert [r.status_code for r in (unsigned, mis_signed, cross_origin, fetch_site, text_plain, expired)] == [
+        401,
+        401,
+        403,
+        403,
+        415,
+        410,
+    ]
+    assert get.status_code == 405
+    assert honest.json()["approved"] is True
+    shown = output.getvalue()
+    assert "␛[2J␛]0;owned␇" in shown
+    assert not any(ch in shown for ch in "\x1b\x07\x9b")
 
 
 async def test_a_prompt_waits_for_the_terminal_notifier(start: Any) -> None:
     with terminal_notifier("h\n") as (url, _output):
 
         def prepare(ctx: DaemonContext) -> None:
-            ctx.broker.add_channel(HttpNotifierChannel(url, timeout_seconds=10))
+            ctx.broker.add_channel(HttpNotifierChannel(url, secret=SECRET, timeout_seconds=10))
 
         daemon: RunningDaemon = start(prepare=prepare)
         issued = daemon.create_family(SCOPES)

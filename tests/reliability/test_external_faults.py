@@ -38,7 +38,9 @@ def test_a_notifier_that_hangs_is_a_denial_within_its_timeout_and_its_late_appro
     with scripted_notifier([ScriptedNotifier.approve("timed", 60)], hold=True) as notifier:
 
         def prepare(ctx: DaemonContext) -> None:
-            ctx.broker.add_channel(HttpNotifierChannel(notifier.url, timeout_seconds=NOTIFIER_TIMEOUT_SECONDS))
+            ctx.broker.add_channel(
+                HttpNotifierChannel(notifier.url, secret=notifier.secret, timeout_seconds=NOTIFIER_TIMEOUT_SECONDS)
+            )
 
         daemon = start_full(prepare=prepare, approval_timeout_seconds=30)
         family = daemon.create_family({"things:write": "prompt"})

@@ -1,8 +1,9 @@
-"""Scripted approvers for tests: a subscriber on the admin socket and a local HTTP notifier (seed protocol)."""
+"""Scripted approvers for tests: a subscriber on the admin socket and a local HTTP notifier (signed protocol)."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 import anyio
 
 from auth.admin_client import AdminConnection
+from mcp_server.notifier_protocol import SIGNATURE_HEADER, request_is_signed, sign_answer
 
 EVENT_TIMEOUT_SECONDS = 10.0
 
@@ -58,11 +60,17 @@ async def wait_until(condition: Callable[[], bool], timeout_seconds: float = EVE
 
 @dataclass
 class ScriptedNotifier:
-    """A local HTTP notifier speaking the seed protocol; answers come from ``answers`` in order."""
+    """A local HTTP notifier; answers come from ``answers`` in order.
+
+    By default it behaves as an honest notifier holding the daemon's ``secret``: a JSON object answer gets the
+    request's nonce and is signed. ``sign``/``echo_nonce``/``signing_secret`` script the dishonest ones.
+    """
 
     url: str
     answers: list[tuple[int, bytes]]
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     requests: list[dict[str, Any]] = field(default_factory=list)
+    signed_requests: list[bool] = field(default_factory=list)
     received: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -79,7 +87,14 @@ class ScriptedNotifier:
 
 
 @contextmanager
-def scripted_notifier(answers: list[tuple[int, bytes]], *, hold: bool = False) -> Iterator[ScriptedNotifier]:
+def scripted_notifier(
+    answers: list[tuple[int, bytes]],
+    *,
+    hold: bool = False,
+    sign: bool = True,
+    echo_nonce: bool = True,
+    signing_secret: bytes | None = None,
+) -> Iterator[ScriptedNotifier]:
     """Serve ``answers`` on 127.0.0.1:0. With ``hold``, each answer waits until ``release`` is set."""
     notifier = ScriptedNotifier("", list(answers))
     lock = threading.Lock()
@@ -90,16 +105,23 @@ def scripted_notifier(answers: list[tuple[int, bytes]], *, hold: bool = False) -
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length))
+            raw = self.rfile.read(length)
+            body = json.loads(raw)
             with lock:
                 notifier.requests.append(body)
+                notifier.signed_requests.append(
+                    request_is_signed(notifier.secret, raw, self.headers.get(SIGNATURE_HEADER))
+                )
                 status, answer = notifier.answers.pop(0) if notifier.answers else (500, b"no answer scripted")
+            answer = _honest(answer, body.get("nonce")) if echo_nonce else answer
             notifier.received.set()
             if hold:
                 notifier.release.wait(EVENT_TIMEOUT_SECONDS)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
+            if sign:
+                self.send_header(SIGNATURE_HEADER, sign_answer(signing_secret or notifier.secret, answer))
             self.end_headers()
             self.wfile.write(answer)
 
@@ -116,3 +138,12 @@ def scripted_notifier(answers: list[tuple[int, bytes]], *, hold: bool = False) -
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def _honest(answer: bytes, nonce: object) -> bytes:
+    """A JSON object answer with the request's nonce added (other answers unchanged)."""
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        return answer
+    return json.dumps({**data, "nonce": nonce}).encode() if isinstance(data, dict) else answer
