@@ -61,9 +61,6 @@ class AuditHead:
         return cls(int(seq), mac)
 
 
-HeadStore = Callable[[AuditHead], None]
-
-
 class AuditLog:
     """Appends chained entries to one file. Safe across threads and (via flock) across processes."""
 

@@ -76,10 +76,6 @@ class RefreshTokenStillValidError(TokenError):
     code = "refresh_token_still_valid"
 
 
-class ReissueDeniedError(TokenError):
-    code = "reissue_denied"
-
-
 # --- families ------------------------------------------------------------------------------------
 
 

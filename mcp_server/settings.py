@@ -88,15 +88,6 @@ class Settings:
     def daemon_state_path(self) -> Path:
         return self.runtime_dir / "daemon.json"
 
-    @property
-    def credentials_path(self) -> Path:
-        return self.config_dir / "credentials.json"
-
-    @property
-    def base_url(self) -> str:
-        scheme = "https" if self.tls_cert else "http"
-        return f"{scheme}://{self.host}:{self.port}"
-
 
 _SETTABLE = {f.name: f for f in dataclasses.fields(Settings) if f.name != "config_file"}
 

@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# Everything CI would object to: format, lint, types, layering, tests.
+# Everything CI would object to: format, lint, layering, types, then the README's test command.
 source "$(dirname "$0")/_env.sh"
-echo "==> format";   ruff format --check .
-echo "==> lint";     ruff check .
-echo "==> types";    mypy
-echo "==> layering"; lint-imports
-echo "==> tests";    python -m pytest -m "not heavy" -q "$@"
+scripts/static-checks.sh
+echo "==> tests"
+exec scripts/test.sh "$@"

@@ -55,10 +55,6 @@ class ToolSpec:
         except Exception:  # a summary must never break a call; fall back to the tool name
             return self.name
 
-    @property
-    def suggested_tier(self) -> str:
-        return "allow" if self.read_only else "prompt"
-
 
 class ToolRegistry:
     def __init__(self, specs: Iterable[ToolSpec] = ()) -> None:

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,10 @@ from mcp_server.client.http import request_json
 from tests.gpg.gpg_support import commit_payload
 from tests.integrations.gpg_fixtures import GpgKeys, gpg_keys, gpg_settings, start_gpg_daemon, token
 from tests.support.daemon import RunningDaemon, isolated_env
+from tests.support.executables import installed_script
 
 WAIT_SECONDS = 20.0
-SHIM = Path(sys.executable).parent / "agent-auth-gpg"
+SHIM = installed_script("agent-auth-gpg")
 
 
 @pytest.fixture

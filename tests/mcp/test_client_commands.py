@@ -19,9 +19,9 @@ from tests.mcp.conftest import StartDaemon
 from tests.mcp.mcp_test_support import FAMILY_SCOPES
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
+from tests.support.executables import installed_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AGENT_AUTH = REPO_ROOT / ".venv" / "bin" / "agent-auth"
+AGENT_AUTH = installed_script("agent-auth")
 CLI_TIMEOUT_SECONDS = 30.0
 
 

@@ -17,6 +17,8 @@ INSPECTOR_TIMEOUT_SECONDS = 120
 OFFLINE_MARKERS = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "ENETUNREACH")
 
 
+# Downloads the Inspector from the npm registry: network, not the default suite.
+@pytest.mark.heavy
 def test_the_mcp_inspector_lists_the_tools_a_token_allows(daemon: RunningDaemon) -> None:
     npx = shutil.which("npx")
     if npx is None or shutil.which("node") is None:

@@ -17,11 +17,11 @@ from mcp_server.mcp import enforcement
 from tests.mcp.mcp_test_support import FAMILY_SCOPES, ToolRuns
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
+from tests.support.executables import installed_script
 
 pytestmark = pytest.mark.anyio
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AGENT_AUTH = REPO_ROOT / ".venv" / "bin" / "agent-auth"
+AGENT_AUTH = installed_script("agent-auth")
 WAIT_SECONDS = 30.0
 
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -28,8 +27,9 @@ import pytest
 
 from auth import tokens
 from mcp_server.settings import Settings, load_settings
+from tests.support.executables import installed_script
 
-AGENT_AUTH = str(Path(sys.executable).parent / "agent-auth")
+AGENT_AUTH = str(installed_script("agent-auth"))
 START_TIMEOUT_SECONDS = 30.0
 REFRESHERS = 3
 CREATORS = 2

@@ -127,9 +127,6 @@ class GpgPolicy:
             f"max_payload_bytes={self.max_payload_bytes}, require_git_payload={self.require_git_payload})"
         )
 
-    def is_allowed(self, fingerprint: str) -> bool:
-        return fingerprint.upper() in self.allowed_fingerprints
-
     def allowed_keys(self, keys: Sequence[GpgKey]) -> list[GpgKey]:
         """The keys among ``keys`` that own at least one allowed (sub)key fingerprint."""
         return [key for key in keys if self._allowed_fingerprints_of(key)]

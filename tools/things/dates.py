@@ -62,13 +62,6 @@ def epoch_to_datetime(seconds: float | None, tz: tzinfo) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz)
 
 
-def datetime_to_epoch(value: datetime) -> float:
-    """Convert an aware datetime to a Things timestamp."""
-    if value.tzinfo is None:
-        raise ValueError("datetime_to_epoch needs an aware datetime")
-    return value.timestamp()
-
-
 def local_today(now: datetime, tz: tzinfo) -> date:
     """The calendar day it is in ``tz`` at the aware instant ``now``."""
     if now.tzinfo is None:

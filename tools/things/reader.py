@@ -92,7 +92,6 @@ class ThingsReader:
 
     def __init__(self, conn: sqlite3.Connection, *, today: date, tz: tzinfo) -> None:
         self._conn = conn
-        self._today = today
         self._today_packed = encode_packed_date(today)
         self._tz = tz
 
