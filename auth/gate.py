@@ -69,11 +69,24 @@ def clean_summary(summary: str | None, fallback: str) -> str:
 SYNC_INTERVAL_NS = 1_000_000  # how stale another process's change may look: 1 ms
 
 
-class FamilyCache:
-    """Decrypted families and token states, evicted precisely when the store changes."""
+MAX_CACHED_ENTRIES = 10_000  # token states (and, separately, families) held at most; the oldest go first
 
-    def __init__(self, authority: Authority) -> None:
+
+class FamilyCache:
+    """Decrypted families and token states, evicted precisely when the store changes, and bounded in size."""
+
+    def __init__(
+        self,
+        authority: Authority,
+        *,
+        max_entries: int = MAX_CACHED_ENTRIES,
+        monotonic_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
         self.authority = authority
+        self.max_entries = max_entries
+        self._monotonic_ns = monotonic_ns
         self._lock = threading.Lock()
         self._tokens: dict[str, TokenState] = {}
         self._families: dict[str, FamilyInfo] = {}
@@ -97,7 +110,7 @@ class FamilyCache:
         A change committed by this process is seen by the next call (``Authority.change_counter``); one
         committed by another process (the CLI writing the store directly) within ``SYNC_INTERVAL_NS``.
         """
-        now = time.monotonic_ns()
+        now = self._monotonic_ns()
         counter = self.authority.change_counter
         if counter == self._seen_counter and now - self._synced_ns < SYNC_INTERVAL_NS:
             return
@@ -122,9 +135,20 @@ class FamilyCache:
             state = self.authority.lookup_token(token_id)
             if state is not None:
                 with self._lock:
+                    while len(self._tokens) >= self.max_entries:
+                        self._drop_oldest_token()
                     self._tokens[token_id] = state
                     self._family_tokens.setdefault(state.family_id, set()).add(token_id)
         return state
+
+    def _drop_oldest_token(self) -> None:
+        token_id, state = next(iter(self._tokens.items()))
+        del self._tokens[token_id]
+        siblings = self._family_tokens.get(state.family_id)
+        if siblings is not None:
+            siblings.discard(token_id)
+            if not siblings:
+                del self._family_tokens[state.family_id]
 
     def family(self, family_id: str) -> FamilyInfo | None:
         info = self._families.get(family_id)
@@ -132,8 +156,15 @@ class FamilyCache:
             info = self.authority.lookup_family_row(family_id)
             if info is not None:
                 with self._lock:
+                    while len(self._families) >= self.max_entries:
+                        del self._families[next(iter(self._families))]
                     self._families[family_id] = info
         return info
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """How many (token states, families) are cached."""
+        return len(self._tokens), len(self._families)
 
     def close(self) -> None:
         self._watch.close()

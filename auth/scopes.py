@@ -49,8 +49,10 @@ def parse_tier(value: object) -> Tier:
         raise InvalidScopeError(f"invalid tier {value!r}: use allow, prompt or deny") from None
 
 
-def parse_scope_spec(spec: str, *, allow_reserved: bool = False) -> tuple[str, Tier]:
+def parse_scope_spec(spec: object, *, allow_reserved: bool = False) -> tuple[str, Tier]:
     """Parse ``NAME`` or ``NAME=tier`` (a bare name means ``allow``, as in the seed)."""
+    if not isinstance(spec, str):
+        raise InvalidScopeError("a scope must be a string like 'things:read' or 'things:write=prompt'")
     name, sep, tier_text = spec.partition("=")
     scope = validate_scope(name.strip())
     if not allow_reserved and is_reserved(scope):
@@ -61,6 +63,10 @@ def parse_scope_spec(spec: str, *, allow_reserved: bool = False) -> tuple[str, T
 
 
 def parse_scope_specs(specs: Iterable[str], *, allow_reserved: bool = False) -> dict[str, Tier]:
+    """Parse a list of ``NAME[=tier]`` specs; reserved scopes only with ``allow_reserved``."""
+    if isinstance(specs, str | bytes):
+        # A bare string is iterable too, one character at a time: refuse it rather than misread it.
+        raise InvalidScopeError("scopes must be given as a list of 'NAME[=tier]' strings")
     result: dict[str, Tier] = {}
     for spec in specs:
         scope, tier = parse_scope_spec(spec, allow_reserved=allow_reserved)

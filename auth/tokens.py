@@ -60,8 +60,8 @@ def mint(kind: TokenKind, signing_key: bytes, token_id: str | None = None) -> tu
     return f"{kind.value}_{tid}_{_sign(kind, tid, signing_key)}", tid
 
 
-def parse(token: str) -> ParsedToken:
-    """Parse a token string strictly; raise :class:`InvalidTokenError` on any deviation."""
+def parse(token: object) -> ParsedToken:
+    """Parse a token string strictly; raise :class:`InvalidTokenError` on any deviation, any type included."""
     if not isinstance(token, str) or len(token) != TOKEN_LENGTH:
         raise InvalidTokenError("malformed token", detail="wrong type or length")
     match = _TOKEN_RE.match(token)
@@ -70,7 +70,7 @@ def parse(token: str) -> ParsedToken:
     return ParsedToken(TokenKind(match.group(1)), match.group(2), match.group(3))
 
 
-def verify(token: str, signing_key: bytes, expected_kind: TokenKind) -> ParsedToken:
+def verify(token: object, signing_key: bytes, expected_kind: TokenKind) -> ParsedToken:
     """Parse and check the signature and kind; return the parsed token."""
     parsed = parse(token)
     expected = _sign(parsed.kind, parsed.token_id, signing_key)

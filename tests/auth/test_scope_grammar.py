@@ -10,6 +10,7 @@ from auth.errors import InvalidScopeError, ReservedScopeError
 from auth.scopes import (
     SCOPE_MAX_LENGTH,
     Tier,
+    is_reserved,
     parse_scope_spec,
     parse_scope_specs,
     tier_of,
@@ -117,3 +118,30 @@ def test_matching_is_exact_and_an_absent_scope_is_deny() -> None:
     assert tier_of(scopes, "gpg:sign") is Tier.PROMPT
     assert tier_of(scopes, "things:read:todo") is Tier.DENY
     assert tier_of(scopes, "things") is Tier.DENY
+
+
+@pytest.mark.parametrize("scope", ["agent-auth:x:y", "agent-auth:admin:write", "agent-auth:a"])
+def test_reserved_scopes_of_two_and_three_parts_are_refused_everywhere(scope: str) -> None:
+    assert is_reserved(scope)
+    with pytest.raises(ReservedScopeError):
+        parse_scope_spec(f"{scope}=prompt")
+    with pytest.raises(ReservedScopeError):
+        parse_scope_specs(["things:read", scope])
+    with pytest.raises(ReservedScopeError):
+        validate_scope_map({scope: "allow"})
+    assert parse_scope_specs([scope], allow_reserved=True) == {scope: Tier.ALLOW}
+    assert validate_scope_map({scope: "deny"}, allow_reserved=True) == {scope: Tier.DENY}
+
+
+@pytest.mark.parametrize("scope", ["things:agent-auth", "things:x:agent-auth", "agent-authx:y:z", "xagent-auth:y"])
+def test_agent_auth_elsewhere_than_the_app_part_is_not_reserved(scope: str) -> None:
+    assert not is_reserved(scope)
+    assert parse_scope_specs([scope]) == {scope: Tier.ALLOW}
+
+
+@pytest.mark.parametrize("specs", ["things:read", b"things:read", [None], [12], [b"things:read"]])
+def test_scope_specs_that_are_not_a_list_of_strings_are_invalid_scopes(specs: object) -> None:
+    """A bare string would otherwise be read one character at a time; a non-string spec has no ``=``."""
+    with pytest.raises(InvalidScopeError) as excinfo:
+        parse_scope_specs(specs)  # type: ignore[arg-type]
+    assert excinfo.value.code == "invalid_scope"

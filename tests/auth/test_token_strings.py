@@ -149,7 +149,7 @@ def test_case_changes_of_a_valid_token_are_rejected(kind: TokenKind) -> None:
 @given(garbage=st.text(max_size=120) | st.binary(max_size=120))
 def test_arbitrary_input_never_parses_unless_it_has_the_exact_shape(garbage: str | bytes) -> None:
     try:
-        parsed = tokens.parse(garbage)  # type: ignore[arg-type]
+        parsed = tokens.parse(garbage)
     except InvalidTokenError as exc:
         assert exc.code == "invalid_token"
         return
@@ -166,3 +166,23 @@ def test_mint_refuses_a_malformed_token_id() -> None:
 def test_parsed_token_repr_redacts_the_signature() -> None:
     token, _ = tokens.mint(TokenKind.ACCESS, VECTOR_KEY, VECTOR_ID)
     assert VECTOR_ACCESS_SIG not in repr(tokens.parse(token))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, 12, 12.5, b"a" * tokens.TOKEN_LENGTH, bytearray(tokens.TOKEN_LENGTH), ["aa"] * tokens.TOKEN_LENGTH],
+    ids=["none", "int", "float", "bytes-of-token-length", "bytearray-of-token-length", "list-of-token-length"],
+)
+def test_a_value_that_is_not_a_string_is_an_invalid_token_not_a_type_error(value: object) -> None:
+    """Whatever a client sends (JSON null, a number, raw bytes) is refused as ``invalid_token``."""
+    with pytest.raises(InvalidTokenError) as excinfo:
+        tokens.parse(value)
+    assert excinfo.value.code == "invalid_token"
+    with pytest.raises(InvalidTokenError):
+        tokens.verify(value, VECTOR_KEY, TokenKind.ACCESS)
+
+
+def test_the_bytes_of_a_valid_token_are_refused() -> None:
+    token, _ = tokens.mint(TokenKind.ACCESS, VECTOR_KEY, VECTOR_ID)
+    with pytest.raises(InvalidTokenError):
+        tokens.parse(token.encode("ascii"))
