@@ -2,7 +2,8 @@
 
 :func:`surface` builds one :class:`GpgIntegration` from the settings — the allowlist, ``GNUPGHOME``, the gpg
 binary, the passphrase store — registers the MCP tool provider (``gpg_tools.py``) and returns the seed's
-routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``).
+routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``, or
+``gpg:sign``, which implies it), plus ``/gpg-bridge/health`` and ``/gpg-bridge/metrics``.
 
 Authorization happens in the gate only: for a sign request the route first checks key and payload
 without signing (:meth:`GpgService.prepare_sign`) so that a prompt-tier approval shows what is signed
@@ -18,6 +19,7 @@ import contextlib
 import json
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,9 +34,9 @@ from starlette.routing import Route
 from auth.errors import AuditError, TokenError
 from auth.gate import Decision
 from auth.scopes import Tier
+from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import bearer_token, error_response
-from mcp_server.daemon.token_routes import decision_response
 from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
 from mcp_server.settings import Settings, SettingsError
 from tools.gpg.bridge import error_response as gpg_error_response
@@ -154,7 +156,7 @@ def _refusal(decision: Decision) -> Response:
             valid=False,
             approval=approval.reason,
         )
-    return decision_response(decision)
+    return refusal(decision)
 
 
 async def _json_body(request: Request) -> object:
@@ -182,6 +184,16 @@ def _may_use(ctx: DaemonContext, token: str, scope: str) -> bool:
     return principal.scopes.get(scope, Tier.DENY) is not Tier.DENY
 
 
+def _verify_scope(ctx: DaemonContext, token: str) -> str:
+    """``gpg:sign`` implies verification (as the original): a token naming ``gpg:verify`` is decided on it,
+    any other on ``gpg:sign`` — so a verify-only token stays verify-only and a signing token can verify."""
+    try:
+        principal = ctx.gate.authenticate(token)
+    except TokenError:
+        return VERIFY_SCOPE
+    return VERIFY_SCOPE if VERIFY_SCOPE in principal.scopes or SIGN_SCOPE not in principal.scopes else SIGN_SCOPE
+
+
 def _plan(service: GpgService, body: object) -> SignPlan:
     request = parse_sign_request(body)
     return service.prepare_sign(request.local_user, request.payload)
@@ -203,7 +215,7 @@ def routes(gpg: GpgIntegration) -> list[Route]:
     async def sign(request: Request) -> Response:
         token = bearer_token(request)
         if token is None:
-            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+            return unauthorized()
         body = await _json_body(request)
         operation = "gpg-bridge:sign"
         if not _may_use(ctx, token, SIGN_SCOPE):
@@ -240,13 +252,14 @@ def routes(gpg: GpgIntegration) -> list[Route]:
     async def verify(request: Request) -> Response:
         token = bearer_token(request)
         if token is None:
-            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+            return unauthorized()
         body = await _json_body(request)
         summary = "verify a signature"
         if isinstance(body, dict) and isinstance(body.get("payload_b64"), str):
             with contextlib.suppress(binascii.Error, ValueError):
                 summary = verify_summary(binascii.a2b_base64(body["payload_b64"]))
-        decision = await ctx.gate.authorize(token, VERIFY_SCOPE, operation="gpg-bridge:verify", summary=summary)
+        scope = _verify_scope(ctx, token)
+        decision = await ctx.gate.authorize(token, scope, operation="gpg-bridge:verify", summary=summary)
         if not decision.allowed:
             return _refusal(decision)
         if body is _INVALID_JSON:
@@ -292,7 +305,8 @@ def surface(ctx: DaemonContext, *, service: GpgService | None = None) -> dict[st
         (VERIFY_SCOPE, "verify GPG signatures and list the allowlisted keys"),
     ):
         ctx.known_scopes.setdefault(scope, {"scope": scope, "description": description, "tools": [], "system": False})
-    return {"routes": routes(gpg), "lifespan_hooks": []}
+    ops = ops_routes(ctx, "gpg-bridge", lambda: shutil.which(settings.gpg_binary) is not None)
+    return {"routes": [*routes(gpg), *ops], "lifespan_hooks": []}
 
 
 __all__ = [

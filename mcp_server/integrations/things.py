@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from auth.gate import Decision
+from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import bearer_token
 from mcp_server.mcp.registry import ToolSpec
@@ -431,24 +431,6 @@ def _doc(fn: Callable[..., Any]) -> str:
 
 # --- the seed's REST bridge --------------------------------------------------------------------
 
-_DENIED = {
-    "token_expired": (401, "token_expired"),
-    "scope_denied": (403, "scope_denied"),
-    "rate_limited": (429, "rate_limited"),
-    "audit_unavailable": (502, "authz_unavailable"),
-}
-
-
-def _denied(decision: Decision) -> JSONResponse:
-    """The seed bridge's refusal: 401 ``unauthorized``/``token_expired``, 403 ``scope_denied``, 429."""
-    status, code = _DENIED.get(decision.code or "", (401, "unauthorized"))
-    headers: dict[str, str] = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{code}"'
-    if status == 429:
-        headers["Retry-After"] = str(max(1, int((decision.retry_after_seconds or 1) + 0.999)))
-    return JSONResponse({"error": code}, status_code=status, headers=headers)
-
 
 def _params(request: Request) -> dict[str, list[str]]:
     return {key: request.query_params.getlist(key) for key in request.query_params}
@@ -461,7 +443,7 @@ def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]
         async def endpoint(request: Request) -> Response:
             token = bearer_token(request)
             if token is None:
-                return _denied(Decision(False, "invalid_token"))
+                return unauthorized()
             args: dict[str, Any] = dict(request.path_params)
             args.update({k: v for k, v in request.query_params.items() if k in ("list", "tag", "status")})
             # authorize() decides at once for allow/deny and waits for a person at the prompt tier.
@@ -472,7 +454,7 @@ def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]
                 summary=service.summarize(summary_tool, args),
             )
             if not decision.allowed:
-                return _denied(decision)
+                return refusal(decision)
             status, body = await anyio.to_thread.run_sync(lambda: call(request))
             return JSONResponse(body, status_code=status)
 
@@ -503,4 +485,6 @@ def surface(ctx: DaemonContext) -> dict[str, Any]:
     ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), source.description]
     ctx.extras.setdefault("tool_providers", []).append(lambda _ctx: tool_specs(source.service))
     log.info("%s", source.description)
-    return {"routes": bridge_routes(ctx, source.service), "lifespan_hooks": []}
+    routes = bridge_routes(ctx, source.service)
+    routes += ops_routes(ctx, "things-bridge", lambda: isinstance(source.service.list_areas(), list))
+    return {"routes": routes, "lifespan_hooks": []}

@@ -77,8 +77,10 @@ def test_bad_base64_in_verify_is_400_invalid_request(service: GpgService) -> Non
     ("key_attr", "payload", "extra", "expected"),
     [
         ("mallory", None, {}, (403, "key_not_allowed", "key_not_allowed")),
-        ("short", None, {}, (400, "invalid_request", "short_key_id")),
-        ("alice", b"not a commit\n", {}, (400, "invalid_request", "payload_not_git_object")),
+        # Policy refusals are the original's 403 key_not_allowed, which its gpg-cli reports as a refusal.
+        ("short", None, {}, (403, "key_not_allowed", "short_key_id")),
+        ("email", None, {}, (403, "key_not_allowed", "key_not_allowed")),
+        ("alice", b"not a commit\n", {}, (403, "key_not_allowed", "payload_not_git_object")),
         ("alice", commit_payload("x" * 70000), {}, (413, "payload_too_large", "payload_too_large")),
         ("alice", None, {"armor": False}, (400, "unsupported_operation", "unsupported_operation")),
     ],
@@ -91,10 +93,18 @@ def test_sign_refusals_map_to_the_seed_error_codes(
     extra: dict[str, object],
     expected: tuple[int, str, str],
 ) -> None:
-    key = gpg_home.alice[-8:] if key_attr == "short" else getattr(gpg_home, key_attr)
+    named = {"short": gpg_home.alice[-8:], "email": "alice@example.org"}
+    key = named[key_attr] if key_attr in named else getattr(gpg_home, key_attr)
     status, body = handle_sign(_sign_body(key, payload, **extra), service)
     assert (status, body["error"], body["code"]) == expected
     assert isinstance(body["detail"], str) and body["detail"]
+
+
+def test_an_empty_allowlist_is_a_key_not_allowed_refusal_that_says_so(gpg_home: GpgHome) -> None:
+    service = GpgService(gpg_home.runner(), GpgPolicy([]))
+    status, body = handle_sign(_sign_body(gpg_home.alice), service)
+    assert (status, body["error"], body["code"]) == (403, "key_not_allowed", "key_not_allowed")
+    assert "allowlist is empty" in body["detail"]
 
 
 def test_an_allowed_key_missing_from_the_keyring_is_404_no_such_key(gpg_home: GpgHome) -> None:

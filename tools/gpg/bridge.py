@@ -9,8 +9,10 @@ codes are the seed's (``gpg-bridge.v1.yaml``):
 * verify request ``{signature_b64, payload_b64, keyid_format="long"}`` → 200 ``{status_text,
   exit_code}`` for a good signature, else 400 ``bad_signature``;
 * errors ``{"error": <seed code>, "detail": <how to fix>}``: 400 ``invalid_request`` (wrong types,
-  bad base64, rejected payload), 400 ``unsupported_operation`` (``armor: false``), 403
-  ``key_not_allowed``, 404 ``no_such_key``, 413 ``payload_too_large``, 502 ``gpg_unavailable``,
+  bad base64), 400 ``unsupported_operation`` (``armor: false``), 403 ``key_not_allowed`` (a key the
+  allowlist does not hold, an empty allowlist, a short key id or other key name the naming rules refuse,
+  a payload that is not an unsigned git object — ``detail`` names the rule), 404 ``no_such_key``,
+  413 ``payload_too_large``, 502 ``gpg_unavailable``,
   503 ``signing_backend_unavailable`` (gpg timed out) and ``gpg_permission_denied`` (passphrase).
 
 Additive fields, ignored by seed clients: every error also carries ``code`` (this package's precise
@@ -29,11 +31,14 @@ from tools.gpg.errors import (
     BadSignatureError,
     GpgError,
     GpgTimeoutError,
+    InvalidKeySpecError,
     InvalidRequestError,
     KeyNotAllowedError,
     NoSuchKeyError,
     PassphraseRequiredError,
     PassphraseUnavailableError,
+    PayloadAlreadySignedError,
+    PayloadNotGitObjectError,
     PayloadTooLargeError,
     UnsupportedOperationError,
 )
@@ -129,9 +134,14 @@ def _b64(data: bytes) -> str:
 
 
 # Most specific first: the first matching class decides the seed code and HTTP status.
+# Policy refusals (how a key may be named, the allowlist, what may be signed) are the original's 403
+# ``key_not_allowed``, which its gpg-cli reports as a refusal; ``detail`` names the rule, ``code`` is ours.
 _ERROR_MAP: tuple[tuple[type[GpgError], int, str], ...] = (
     (PayloadTooLargeError, 413, "payload_too_large"),
     (UnsupportedOperationError, 400, "unsupported_operation"),
+    (InvalidKeySpecError, 403, "key_not_allowed"),
+    (PayloadNotGitObjectError, 403, "key_not_allowed"),
+    (PayloadAlreadySignedError, 403, "key_not_allowed"),
     (InvalidRequestError, 400, "invalid_request"),
     (KeyNotAllowedError, 403, "key_not_allowed"),
     (NoSuchKeyError, 404, "no_such_key"),

@@ -150,6 +150,11 @@ class GpgPolicy:
     def resolve_key(self, spec: object, keys: Sequence[GpgKey]) -> ResolvedKey:
         """Resolve a request's key name to one allowed fingerprint present among ``keys``."""
         text = validate_key_spec(spec)
+        if not self.allowed_fingerprints:
+            raise KeyNotAllowedError(
+                "the signing allowlist is empty, so every key is refused; the host user adds full "
+                "fingerprints to gpg_allowed_keys (or AGENT_AUTH_GPG_ALLOWED_KEYS)"
+            )
         candidate = _strip_hex_decoration(text)
         if _HEX.match(candidate):
             if len(candidate) in _FINGERPRINT_LENGTHS:
@@ -157,8 +162,8 @@ class GpgPolicy:
             if len(candidate) == _LONG_KEY_ID_LENGTH:
                 return self._unique(text, self._by_key_id(candidate.upper(), keys))
             raise ShortKeyIdError(
-                f"{text!r} is a short key id or fingerprint fragment; configure the full fingerprint "
-                "(git config user.signingkey <40-hex fingerprint>)"
+                f"{text!r} is a short key id or fingerprint fragment; keys are named by full fingerprint "
+                "only (git config user.signingkey <40-hex fingerprint>)"
             )
         return self._unique(text, self._by_user_id(text, keys))
 
