@@ -248,7 +248,7 @@ class ThingsWriter:
         self._attempts = confirm_attempts
         # Read back quickly at first, then back off: a running Things applies a URL in well under a second,
         # but a cold start (Things not running) takes seconds. With the defaults the read-back waits 8.5 s.
-        self._intervals = [
+        self._intervals: list[float] = [
             min(confirm_interval_seconds * 2**attempt, max_confirm_interval_seconds)
             for attempt in range(max(confirm_attempts - 1, 0))
         ]
