@@ -232,3 +232,14 @@ async def test_a_write_with_an_unknown_tag_is_refused_with_its_code(connect: Cal
     async with connect(things_read="allow", things_write="allow") as client:
         result = await client.call_tool("things_add_todo", {"title": "Tagged", "tags": ["no such tag"]})
     assert "invalid_argument:" in error_text(result)
+
+
+async def test_today_over_mcp_holds_the_project_scheduled_for_today_typed_as_a_project(
+    connect: Callable[..., Any],
+) -> None:
+    async with connect(things_read="allow") as client:
+        page = structured(await client.call_tool("things_list_todos", {"list": "today", "limit": 500}))
+        projects = structured(await client.call_tool("things_list_projects", {"list": "someday"}))
+    kinds = {item["title"]: item["type"] for item in page["items"]}
+    assert kinds["Plan the party"] == "project" and kinds["Pay rent"] == "to-do"
+    assert "Write a novel" in [p["title"] for p in projects["items"]]

@@ -70,6 +70,7 @@ def _assert_a_plain_reader_is_blocked(path: Path) -> None:
 
 
 def _hold_exclusive_transaction(path: Path) -> Remove:
+    _write(path, "PRAGMA journal_mode=DELETE")  # the sample is in WAL mode, as Things keeps it
     locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     assert locker.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # in WAL this would not block readers
     locker.execute("BEGIN EXCLUSIVE")

@@ -97,3 +97,11 @@ def test_an_unreadable_database_is_things_permission_denied(tmp_path: Path) -> N
 def test_a_missing_database_is_things_unavailable_without_the_path(tmp_path: Path) -> None:
     status, body = get(make_service(tmp_path / "gone.sqlite", FakeClock(noon(TODAY))), "/things-bridge/v1/todos")
     assert (status, body) == (502, {"error": "things_unavailable"})
+
+
+def test_list_projects_is_open_ones_by_default_and_takes_a_list(service: ThingsService) -> None:
+    status, body = bridge.handle_get(service, "/things-bridge/v1/projects", {})
+    assert status == 200 and {p["status"] for p in body["projects"]} == {"open"}
+    status, body = bridge.handle_get(service, "/things-bridge/v1/projects", {"list": ["TMSomedayListSource"]})
+    assert status == 200 and "Write a novel" in [p["name"] for p in body["projects"]]
+    assert "Launch website" not in [p["name"] for p in body["projects"]]

@@ -104,3 +104,17 @@ def test_a_newer_database_version_is_read_with_a_warning(tmp_path: Path, caplog:
         service = make_service(path, FakeClock(noon(date(2025, 6, 15))))
         assert service.list_todos(list="inbox").total > 0
     assert "31" in caplog.text
+
+
+def test_an_older_things_release_is_refused_with_advice_to_update_things(tmp_path: Path) -> None:
+    """An old release lacks newer columns too: the version decides the advice, not the first missing column."""
+    path = _alter(
+        tmp_path,
+        "ALTER TABLE TMTask DROP COLUMN deadlineSuppressionDate;"
+        "UPDATE Meta SET value = '<plist><integer>19</integer></plist>';",
+    )
+    with pytest.raises(UnsupportedSchemaError) as info:
+        ThingsDatabase(path).connect()
+    assert info.value.code == "unsupported_schema"
+    assert "update Things" in str(info.value)
+    assert "agent-auth" not in str(info.value)

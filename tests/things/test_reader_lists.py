@@ -109,14 +109,14 @@ def test_sql_lists_and_the_python_classifier_agree_on_every_item(
     for list_id in LIST_IDS:
         for todo in everything(service, list=list_id):
             # Each to-do's own list is the list itself, except that Anytime contains Today's
-            # started items and the Inbox's overdue items also show in Today.
-            assert todo.list == list_id or (list_id, todo.list) in {("anytime", "today"), ("today", "inbox")}
+            # started items and the Inbox contains its overdue items, whose own list is Today.
+            assert todo.list == list_id or (list_id, todo.list) in {("anytime", "today"), ("inbox", "today")}
 
 
-def test_classifier_puts_overdue_inbox_items_in_the_inbox() -> None:
+def test_classifier_puts_overdue_inbox_items_in_today() -> None:
     today = encode_packed_date(TODAY)
     row = ListFields(status=0, trashed=False, start=0, start_date=None, deadline=today - 128, deadline_suppressed=False)
-    assert classify(row, today) == "inbox"
+    assert classify(row, today) == "today"
     assert set(LIST_PREDICATES) == set(LIST_IDS)
 
 

@@ -150,11 +150,12 @@ def get_todo(service: ThingsService, todo_id: str) -> Response:
 
 
 def list_projects(service: ThingsService, params: Params) -> Response:
-    """``GET /things-bridge/v1/projects?area=&tag=&status=&q=&limit=&offset=``."""
+    """``GET /things-bridge/v1/projects?list=&area=&tag=&status=&q=&limit=&offset=`` (open ones by default)."""
 
     def run() -> Response:
         limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
         page = service.list_projects(
+            list=_first(params, "list"),
             area_id=_first(params, "area"),
             tag=_first(params, "tag"),
             status=_first(params, "status"),

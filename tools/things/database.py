@@ -207,6 +207,18 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> int:
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # The version first: an older Things release also lacks newer columns, and the person then needs
+    # to update Things, not agent-auth.
+    row = conn.execute("SELECT value FROM Meta WHERE key = 'databaseVersion'").fetchone() if "Meta" in tables else None
+    match = _VERSION_RE.search(str(row[0])) if row is not None else None
+    if match is None:
+        raise UnsupportedSchemaError(f"{path} has no Meta.databaseVersion; it is not a Things 3 database.")
+    version = int(match.group(1))
+    if version < MIN_DATABASE_VERSION:
+        raise UnsupportedSchemaError(
+            f"Things database version {version} is older than {MIN_DATABASE_VERSION}: update Things 3 "
+            "(the Mac App Store or Things > Check for Updates), open it once, then try again."
+        )
     for table, required in REQUIRED_COLUMNS.items():
         if table not in tables:
             raise UnsupportedSchemaError(f"{path} is not a Things 3 database: table {table} is missing.")
@@ -214,18 +226,9 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
         missing = sorted(required - present)
         if missing:
             raise UnsupportedSchemaError(
-                f"Unsupported Things database schema: {table} lacks {', '.join(missing)}. "
+                f"Unsupported Things database schema (version {version}): {table} lacks {', '.join(missing)}. "
                 "Update agent-auth to a version that supports this Things release."
             )
-    row = conn.execute("SELECT value FROM Meta WHERE key = 'databaseVersion'").fetchone()
-    match = _VERSION_RE.search(str(row[0])) if row is not None else None
-    if match is None:
-        raise UnsupportedSchemaError(f"{path} has no Meta.databaseVersion; it is not a Things 3 database.")
-    version = int(match.group(1))
-    if version < MIN_DATABASE_VERSION:
-        raise UnsupportedSchemaError(
-            f"Things database version {version} is older than {MIN_DATABASE_VERSION}; update Things 3."
-        )
     if version > MAX_KNOWN_DATABASE_VERSION:
         # Newer Things releases have kept the columns we read; refusing would break users on every
         # Things update, and the column check above still guards the shape we rely on.

@@ -65,6 +65,9 @@ class Todo(_Model):
     project: Ref | None
     area: Ref | None
     heading: Ref | None
+    area_inherited: bool = Field(
+        default=False, description="The area is the project's: the to-do itself is not filed in an area."
+    )
     checklist: builtins.list[ChecklistItem]
     start_date: date | None
     deadline: date | None
@@ -114,7 +117,10 @@ class Tag(_Model):
     parent: Ref | None
 
 
-ItemT = TypeVar("ItemT", bound=BaseModel)
+ListItem = Annotated[Todo | Project, Field(discriminator="type")]
+"""An item of a list view: a to-do or a project, told apart by ``type``."""
+
+ItemT = TypeVar("ItemT")
 
 
 class Page(_Model, Generic[ItemT]):

@@ -14,17 +14,17 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 
 from tools.things import validation
 from tools.things.database import database_error
 from tools.things.dates import decode_packed_date, decode_reminder_time, encode_packed_date, epoch_to_datetime
-from tools.things.errors import NotFoundError
+from tools.things.errors import InvalidArgumentError, NotFoundError
 from tools.things.ids import require_id
-from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, ListFields, classify
-from tools.things.models import Area, ChecklistItem, ListId, Page, Project, Ref, Status, Tag, Todo
+from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, PROJECT_DEFERRED, ListFields, classify
+from tools.things.models import Area, ChecklistItem, ListId, ListItem, Page, Project, Ref, Status, Tag, Todo
 from tools.things.secret import AuthToken
 from tools.things.store import SETTINGS_ROW_ID, TYPE_PROJECT, TYPE_TODO
 
@@ -38,11 +38,12 @@ LEFT JOIN TMTask p ON p.uuid = COALESCE(t.project, h.project)
 LEFT JOIN TMArea a ON a.uuid = COALESCE(t.area, p.area)
 """
 _VISIBLE = "COALESCE(p.trashed, 0) = 0 AND COALESCE(h.trashed, 0) = 0"
-_COLUMNS = """
+_COLUMNS = f"""
 t.uuid, t.title, t.notes, t.status, t.trashed, t.start, t.startDate, t.startBucket, t.reminderTime,
 t.deadline, t.deadlineSuppressionDate, t.creationDate, t.userModificationDate, t.stopDate,
 t.rt1_repeatingTemplate IS NOT NULL OR t.rt1_recurrenceRule IS NOT NULL, t.rt1_recurrenceRule IS NOT NULL,
-p.uuid, p.title, h.uuid, h.title, a.uuid, a.title, COALESCE(p.trashed, 0) OR COALESCE(h.trashed, 0)
+p.uuid, p.title, h.uuid, h.title, a.uuid, a.title, COALESCE(p.trashed, 0) OR COALESCE(h.trashed, 0),
+{PROJECT_DEFERRED}, t.type, t.area IS NULL AND p.area IS NOT NULL
 """
 
 
@@ -103,8 +104,9 @@ class ThingsReader:
         except sqlite3.OperationalError as exc:
             raise database_error(exc) from exc
 
-    def _where(self, f: TodoFilter, item_type: int) -> tuple[str, dict[str, Any]]:
-        clauses = [f"t.type = {item_type}", "t.rt1_recurrenceRule IS NULL"]
+    def _where(self, f: TodoFilter, item_types: tuple[int, ...]) -> tuple[str, dict[str, Any]]:
+        types = ", ".join(str(int(t)) for t in item_types)
+        clauses = [f"t.type IN ({types})", "t.rt1_recurrenceRule IS NULL"]
         params: dict[str, Any] = {"today": self._today_packed}
         if f.list == "trash":
             clauses.append(f"(t.trashed = 1 OR NOT ({_VISIBLE}))")
@@ -176,6 +178,7 @@ class ThingsReader:
             start_date=row[6],
             deadline=row[9],
             deadline_suppressed=row[10] is not None,
+            project_deferred=bool(row[23]),
         )
         return classify(fields, self._today_packed)
 
@@ -194,6 +197,7 @@ class ThingsReader:
                 project=Ref(id=row[16], title=row[17] or "") if row[16] else None,
                 area=Ref(id=row[20], title=row[21] or "") if row[20] else None,
                 heading=Ref(id=row[18], title=row[19] or "") if row[18] else None,
+                area_inherited=bool(row[25]),
                 checklist=checklists.get(row[0], []),
                 start_date=decode_packed_date(row[6]),
                 deadline=decode_packed_date(row[9]),
@@ -207,8 +211,8 @@ class ThingsReader:
             for row in rows
         ]
 
-    def _page(self, f: TodoFilter, item_type: int, limit: int, offset: int) -> tuple[list[Any], int]:
-        where, params = self._where(f, item_type)
+    def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Any], int]:
+        where, params = self._where(f, item_types)
         order = LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
         self._rows("BEGIN")  # one snapshot for the count and the page
         try:
@@ -229,12 +233,35 @@ class ThingsReader:
             self._require_exists("TMTask", f.project_id, "project", TYPE_PROJECT)
         if f.area_id is not None:
             self._require_exists("TMArea", f.area_id, "area")
-        rows, total = self._page(f, TYPE_TODO, lim, off)
+        rows, total = self._page(f, (TYPE_TODO,), lim, off)
         return Page[Todo](items=self._todos(rows), total=total, limit=lim, offset=off)
+
+    def list_view(self, f: TodoFilter, *, limit: int | None = None, offset: int | None = None) -> Page[ListItem]:
+        """A built-in list as the app shows it: its to-dos and its projects, in the list's order."""
+        if f.list is None:
+            raise InvalidArgumentError("list", "a list view needs a list")
+        lim, off = validation.page_limit(limit), validation.page_offset(offset)
+        if f.project_id is not None:
+            self._require_exists("TMTask", f.project_id, "project", TYPE_PROJECT)
+        if f.area_id is not None:
+            self._require_exists("TMArea", f.area_id, "area")
+        rows, total = self._page(f, (TYPE_TODO, TYPE_PROJECT), lim, off)
+        return Page[ListItem](items=self._mixed(rows), total=total, limit=lim, offset=off)
+
+    def _mixed(self, rows: list[tuple[Any, ...]]) -> list[ListItem]:
+        todos = iter(self._todos([r for r in rows if r[24] == TYPE_TODO]))
+        projects = iter(self._projects([r for r in rows if r[24] == TYPE_PROJECT]))
+        return [next(projects) if r[24] == TYPE_PROJECT else next(todos) for r in rows]
+
+    def _by_id(self, item_id: str, item_type: int) -> list[tuple[Any, ...]]:
+        return self._rows(
+            f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = :id AND t.type = {item_type}",
+            {"id": item_id, "today": self._today_packed},
+        )
 
     def get_todo(self, todo_id: str) -> Todo:
         require_id(todo_id, "id")
-        rows = self._rows(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ? AND t.type = {TYPE_TODO}", (todo_id,))
+        rows = self._by_id(todo_id, TYPE_TODO)
         if not rows:
             raise NotFoundError("to-do", todo_id)
         return self._todos(rows)[0]
@@ -293,12 +320,14 @@ class ThingsReader:
         lim, off = validation.page_limit(limit), validation.page_offset(offset)
         if f.area_id is not None:
             self._require_exists("TMArea", f.area_id, "area")
-        rows, total = self._page(f, TYPE_PROJECT, lim, off)
+        if f.status is None and f.list is None:
+            f = replace(f, status="open")  # the app's project lists show open projects
+        rows, total = self._page(f, (TYPE_PROJECT,), lim, off)
         return Page[Project](items=self._projects(rows), total=total, limit=lim, offset=off)
 
     def get_project(self, project_id: str) -> Project:
         require_id(project_id, "id")
-        rows = self._rows(f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = ? AND t.type = {TYPE_PROJECT}", (project_id,))
+        rows = self._by_id(project_id, TYPE_PROJECT)
         if not rows:
             raise NotFoundError("project", project_id)
         return self._projects(rows)[0]

@@ -1,10 +1,12 @@
 """A realistic, deterministic sample Things database for development, tests and benchmarks.
 
 ``python -m tools.things.sample PATH [--todos N] [--today YYYY-MM-DD] [--seed S]`` writes a 0600 SQLite
-file with the real Things schema: areas, projects with headings, tags, checklists, reminders,
-repeating templates with instances, evening items, every built-in list populated, items hidden in a
-trashed project and under a trashed heading, a settings row with a random URL-scheme token and
-``Meta.databaseVersion``. Dates are relative to ``--today``; the same seed gives the same items
+file in WAL mode (as Things keeps it) with the real Things schema: areas, projects with headings, tags,
+checklists, reminders, repeating templates shaped as the app writes them with instances, evening items,
+every built-in list populated, a Someday project with to-dos and a heading, a project scheduled later,
+a project in Today, an overdue Inbox item with a deadline, items hidden in a trashed project and under
+a trashed heading, a settings row with a random URL-scheme token and the ``Meta.databaseVersion`` of
+the schema. Dates are relative to ``--today``; the same seed gives the same items
 (only the auth token is freshly random).
 """
 
@@ -42,10 +44,16 @@ from tools.things.store import (
 )
 
 DAY_SECONDS = 86_400
+# A weekly rule as Things writes it: frequency unit (fu 256 = week), amount (fa), offsets (of), start
+# reference (sr), initial anchor (ia), end date (ed: 64092211200 s = 4001-01-01, "never"), rule version
+# (rrv), times (ts) and type (tp: 0 = on a schedule).
 _RECURRENCE_RULE = (
-    b'<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>fu</key><integer>16</integer>'
-    b"<key>fa</key><integer>1</integer><key>of</key><array><dict><key>dy</key><integer>0</integer></dict>"
-    b"</array></dict></plist>"
+    b'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN"'
+    b' "http://www.apple.com/DTDs/PropertyList-1.0.dtd"><plist version="1.0"><dict>'
+    b"<key>ed</key><real>64092211200</real><key>fa</key><integer>1</integer><key>fu</key><integer>256</integer>"
+    b"<key>ia</key><real>1735689600</real><key>of</key><array><dict><key>wd</key><integer>2</integer></dict>"
+    b"</array><key>rc</key><integer>0</integer><key>rrv</key><integer>4</integer><key>sr</key>"
+    b"<real>1735689600</real><key>tp</key><integer>0</integer><key>ts</key><integer>0</integer></dict></plist>"
 )
 _VERBS = [
     "Call",
@@ -108,12 +116,13 @@ _PROJECTS = [
     ("Quarterly planning", 0),
     ("Hire designer", 0),
     ("Trip to Portugal", 1),
-    ("Learn Italian", 1),
+    ("Learn Italian", 1),  # in Someday (see _DEFERRED_PROJECTS)
     ("Renovate bathroom", 2),
     ("Spring garden", 2),
     ("Marathon training", 3),
     ("Side project", None),
 ]
+_DEFERRED_PROJECTS = {"Learn Italian"}
 _HEADINGS = ["Planning", "In progress", "Later"]
 _BUCKETS = [
     "inbox",
@@ -235,7 +244,7 @@ def _build(rng: random.Random, today: date, todo_count: int) -> _Builder:
                 uuid=new_id(rng),
                 title=title,
                 type=TYPE_PROJECT,
-                start=START_ANYTIME,
+                start=START_SOMEDAY if title in _DEFERRED_PROJECTS else START_ANYTIME,
                 area=area,
                 notes=rng.choice(_NOTES),
             ),
@@ -386,26 +395,62 @@ def _fixtures(b: _Builder, area_ids: list[str], projects: list[tuple[str, str | 
             stopDate=b.now - DAY_SECONDS,
         )
     )
-    # A project scheduled for later with a deadline and a reminder: every optional project field occurs.
-    b.add(
+    _deferred_projects(b)
+    _templates(b)
+
+
+def _deferred_projects(b: _Builder) -> None:
+    """Projects the app treats as not actionable now (Someday, scheduled later) and one in Today."""
+    rng = b.rng
+    novel = b.add(TaskRow(uuid=new_id(rng), title="Write a novel", type=TYPE_PROJECT, start=START_SOMEDAY))
+    b.add(TaskRow(uuid=new_id(rng), title="Outline chapters", start=START_ANYTIME, project=novel))
+    part = b.add(
+        TaskRow(uuid=new_id(rng), title="Part one", type=TYPE_HEADING, start=START_ANYTIME, project=novel),
+        name="Write a novel/Part one",
+    )
+    b.add(TaskRow(uuid=new_id(rng), title="Research publishers", start=START_ANYTIME, heading=part))
+    # Scheduled for later, with a deadline and a reminder: every optional project field occurs.
+    move = b.add(
         TaskRow(
             uuid=new_id(rng),
-            title="Write a novel",
+            title="Renovate the attic",
             type=TYPE_PROJECT,
             start=START_SOMEDAY,
-            startDate=b.packed(30),
+            startDate=b.packed(10),
             deadline=b.packed(90),
             reminderTime=encode_reminder_time(time(9, 0)),
         )
     )
+    b.add(TaskRow(uuid=new_id(rng), title="Book movers", start=START_ANYTIME, project=move))
+    party = b.add(
+        TaskRow(
+            uuid=new_id(rng),
+            title="Plan the party",
+            type=TYPE_PROJECT,
+            start=START_ANYTIME,
+            startDate=b.packed(0),
+            todayIndex=-20,
+        )
+    )
+    b.add(TaskRow(uuid=new_id(rng), title="Send invitations", start=START_ANYTIME, project=party))
+    b.add(
+        TaskRow(uuid=new_id(rng), title="Reply to landlord", start=START_INBOX, deadline=b.packed(-1)),
+        tags=["urgent"],
+    )
+
+
+def _templates(b: _Builder) -> None:
+    """Repeating templates as the app writes them (Someday, no start date, next instance date), with instances."""
+    rng = b.rng
     for title, instances in (("Water plants", 2), ("Weekly review", 1), ("Take out bins", 1)):
         template = b.add(
             TaskRow(
                 uuid=new_id(rng),
                 title=title,
                 start=START_SOMEDAY,
-                startDate=b.packed(7),
                 rt1_recurrenceRule=_RECURRENCE_RULE,
+                rt1_instanceCreationStartDate=b.packed(-60),
+                rt1_nextInstanceStartDate=b.packed(7),
             ),
             name=f"template:{title}",
         )
@@ -433,11 +478,11 @@ def _fixtures(b: _Builder, area_ids: list[str], projects: list[tuple[str, str | 
             )
 
 
-def generate(path: Path, *, todos: int = 200, today: date, seed: int = 0) -> SampleDatabase:
+def generate(path: Path, *, todos: int = 200, today: date, seed: int = 0, journal_mode: str = "wal") -> SampleDatabase:
     """Write a sample database at ``path`` (which must not exist) and describe what is in it."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     token = AuthToken(secrets.token_urlsafe(16))
-    create_database(path, auth_token=token.reveal())
+    create_database(path, auth_token=token.reveal(), journal_mode=journal_mode)
     b = _build(rng, today, todos)
     area_rows = [(b.ids[f"area:{t}"], t, i) for i, t in enumerate(_AREAS)]
     tag_rows = [

@@ -16,7 +16,7 @@ from typing import Any
 
 from tools.things.dates import local_today
 from tools.things.errors import InvalidArgumentError, WriteUnavailableError
-from tools.things.models import Area, Page, Project, Tag, Todo, WriteResult
+from tools.things.models import Area, ListItem, Page, Project, Tag, Todo, WriteResult
 from tools.things.reader import ThingsReader, TodoFilter
 from tools.things.summaries import summarize
 from tools.things.writes import AddProject, AddTodo, ThingsWriter, UpdateTodo
@@ -58,6 +58,23 @@ class ThingsService:
         with self.reader() as r:
             return r.list_todos(f, limit=limit, offset=offset)
 
+    def list_view(
+        self,
+        list: str,
+        *,
+        project_id: str | None = None,
+        area_id: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Page[ListItem]:
+        """A built-in list with the projects the app shows in it (``type`` tells them from to-dos)."""
+        f = TodoFilter.parse(list=list, project_id=project_id, area_id=area_id, tag=tag, status=status, query=query)
+        with self.reader() as r:
+            return r.list_view(f, limit=limit, offset=offset)
+
     def get_todo(self, todo_id: str) -> Todo:
         with self.reader() as r:
             return r.get_todo(todo_id)
@@ -65,6 +82,7 @@ class ThingsService:
     def list_projects(
         self,
         *,
+        list: str | None = None,
         area_id: str | None = None,
         tag: str | None = None,
         status: str | None = None,
@@ -72,7 +90,7 @@ class ThingsService:
         limit: int | None = None,
         offset: int | None = None,
     ) -> Page[Project]:
-        f = TodoFilter.parse(area_id=area_id, tag=tag, status=status, query=query)
+        f = TodoFilter.parse(list=list, area_id=area_id, tag=tag, status=status, query=query)
         with self.reader() as r:
             return r.list_projects(f, limit=limit, offset=offset)
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 SETTINGS_ROW_ID = "RhAzEf6qDxCD5PmnZVtBZR"
-DATABASE_VERSION = 26
+DATABASE_VERSION = 24  # the version of the schema in schema.sql
 
 TYPE_TODO = 0
 TYPE_PROJECT = 1
@@ -59,6 +59,8 @@ class TaskRow:
     stopDate: float | None = None
     rt1_repeatingTemplate: str | None = None
     rt1_recurrenceRule: bytes | None = None
+    rt1_instanceCreationStartDate: int | None = None
+    rt1_nextInstanceStartDate: int | None = None
 
 
 _TASK_COLUMNS = [f.name for f in fields(TaskRow)]
@@ -72,13 +74,22 @@ _INSERT_TASK = (
 )
 
 
-def create_database(path: Path, *, auth_token: str, database_version: int = DATABASE_VERSION) -> None:
-    """Create an empty Things database at ``path`` (mode 0600) with settings and version rows."""
+def create_database(
+    path: Path, *, auth_token: str, database_version: int = DATABASE_VERSION, journal_mode: str = "wal"
+) -> None:
+    """Create an empty Things database at ``path`` (mode 0600) with settings and version rows.
+
+    Things keeps its database in WAL mode, so the default is WAL; ``journal_mode="delete"`` gives the
+    rollback journal some fault tests need.
+    """
+    if journal_mode not in ("wal", "delete"):
+        raise ValueError("journal_mode must be 'wal' or 'delete'")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
     conn = sqlite3.connect(path)
     try:
+        conn.execute(f"PRAGMA journal_mode = {journal_mode}")
         conn.executescript(schema_sql())
         with conn:
             conn.execute(
