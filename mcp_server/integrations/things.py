@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -49,6 +50,7 @@ from tools.things import (
     UrlOpener,
     WriteResult,
     discover_database_path,
+    render,
 )
 from tools.things import bridge as things_bridge
 from tools.things.access import full_disk_access_advice
@@ -185,6 +187,13 @@ class TagList(BaseModel):
     tags: list[Tag]
 
 
+def _answer(model: BaseModel, text: str) -> CallToolResult:
+    """The full model as structuredContent and a terse rendering as the text agents read."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
+    )
+
+
 def _tool_error(exc: ThingsError) -> ToolError:
     return ToolError(f"{exc.code}: {exc}")
 
@@ -222,7 +231,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         query: Annotated[str | None, Field(description="Only to-dos whose title or notes contain this text.")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> Page[ListItem]:
+    ) -> Annotated[CallToolResult, Page[ListItem]]:
         """List to-dos in Things, filtered and paginated.
 
         Use list="today" for what the user plans to do today. With a list, the projects the app shows in
@@ -233,7 +242,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         """
         try:
             if list is not None:
-                return service.list_view(
+                view = service.list_view(
                     list,
                     project_id=project_id,
                     area_id=area_id,
@@ -243,6 +252,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
                     limit=limit,
                     offset=offset,
                 )
+                return _answer(view, render.page_text(f"{list.capitalize()} (to-dos and projects)", view))
             todos = service.list_todos(
                 project_id=project_id,
                 area_id=area_id,
@@ -252,16 +262,18 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
                 limit=limit,
                 offset=offset,
             )
-            return Page[ListItem](items=[*todos.items], total=todos.total, limit=todos.limit, offset=todos.offset)
+            page = Page[ListItem](items=[*todos.items], total=todos.total, limit=todos.limit, offset=todos.offset)
+            return _answer(page, render.page_text("To-dos", page))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
     def things_get_todo(
         todo_id: Annotated[str, Field(description="The to-do's id, as list or search results show it.")],
-    ) -> Todo:
+    ) -> Annotated[CallToolResult, Todo]:
         """Read one to-do with its notes, tags, checklist, project/area/heading and dates."""
         try:
-            return service.get_todo(todo_id)
+            todo = service.get_todo(todo_id)
+            return _answer(todo, render.todo_text(todo))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
@@ -275,35 +287,39 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         query: Annotated[str | None, Field(description="Only projects whose title or notes contain this.")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> Page[Project]:
+    ) -> Annotated[CallToolResult, Page[Project]]:
         """List projects (open ones unless a status or a list is given) with their headings and to-do counts."""
         try:
-            return service.list_projects(
+            projects = service.list_projects(
                 list=list, area_id=area_id, tag=tag, status=status, query=query, limit=limit, offset=offset
             )
+            return _answer(projects, render.page_text("Projects", projects))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
     def things_get_project(
         project_id: Annotated[str, Field(description="The project's id, as things_list_projects shows it.")],
-    ) -> Project:
+    ) -> Annotated[CallToolResult, Project]:
         """Read one project; list its to-dos with things_list_todos(project_id=...)."""
         try:
-            return service.get_project(project_id)
+            project = service.get_project(project_id)
+            return _answer(project, render.project_text(project))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
-    def things_list_areas() -> AreaList:
+    def things_list_areas() -> Annotated[CallToolResult, AreaList]:
         """List the areas of responsibility (Work, Family, …) with their ids and tags."""
         try:
-            return AreaList(areas=service.list_areas())
+            areas = service.list_areas()
+            return _answer(AreaList(areas=areas), render.areas_text(areas))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
-    def things_list_tags() -> TagList:
+    def things_list_tags() -> Annotated[CallToolResult, TagList]:
         """List the tags that exist; filters and writes take tag titles from here."""
         try:
-            return TagList(tags=service.list_tags())
+            tags = service.list_tags()
+            return _answer(TagList(tags=tags), render.tags_text(tags))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
@@ -311,10 +327,11 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         query: Annotated[str, Field(min_length=1, description="Text to find in to-do titles and notes.")],
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> Page[Todo]:
+    ) -> Annotated[CallToolResult, Page[Todo]]:
         """Search to-dos of any status (open, completed, canceled) by title and notes text."""
         try:
-            return service.search(query, limit=limit, offset=offset)
+            found = service.search(query, limit=limit, offset=offset)
+            return _answer(found, render.page_text("Search results", found))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
@@ -328,14 +345,14 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         project_id: Annotated[str | None, Field(description="Put it in this project.")] = None,
         area_id: Annotated[str | None, Field(description="Put it in this area (without a project).")] = None,
         heading_id: Annotated[str | None, Field(description="Put it under this heading of a project.")] = None,
-    ) -> WriteResult:
+    ) -> Annotated[CallToolResult, WriteResult]:
         """Add a to-do to Things (to the Inbox unless `when` or a project/area is given).
 
         The result's status is "confirmed" (read back, with the new id) or "submitted" (Things has not
         shown it yet; check with things_search before adding it again).
         """
         try:
-            return service.add_todo(
+            result = service.add_todo(
                 title=title,
                 notes=notes,
                 when=when,
@@ -346,6 +363,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
                 area_id=area_id,
                 heading_id=heading_id,
             )
+            return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
@@ -357,12 +375,13 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         tags: Tags = None,
         area_id: Annotated[str | None, Field(description="Put the project in this area.")] = None,
         todos: Annotated[list[str] | None, Field(description="Titles of to-dos to create in the project.")] = None,
-    ) -> WriteResult:
+    ) -> Annotated[CallToolResult, WriteResult]:
         """Add a project to Things, optionally with to-dos; status "confirmed" or "submitted" as for to-dos."""
         try:
-            return service.add_project(
+            result = service.add_project(
                 title=title, notes=notes, when=when, deadline=deadline, tags=tags, area_id=area_id, todos=todos
             )
+            return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 
@@ -378,14 +397,14 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         heading_id: Annotated[str | None, Field(description="Move it under this heading.")] = None,
         completed: Annotated[bool, Field(description="Mark it completed.")] = False,
         canceled: Annotated[bool, Field(description="Mark it canceled.")] = False,
-    ) -> WriteResult:
+    ) -> Annotated[CallToolResult, WriteResult]:
         """Change a to-do: rename, append notes, reschedule, set a deadline, add tags, move, complete or cancel.
 
         Nothing is removed or replaced (notes, tags and checklists only grow). Status "confirmed" means
         the change was read back.
         """
         try:
-            return service.update_todo(
+            result = service.update_todo(
                 todo_id,
                 title=title,
                 append_notes=append_notes,
@@ -398,6 +417,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
                 completed=completed,
                 canceled=canceled,
             )
+            return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
 

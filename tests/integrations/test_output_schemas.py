@@ -130,8 +130,10 @@ async def _calls(client: Client, sample: SampleDatabase, keys: GpgKeys) -> list[
     """(tool, arguments) covering every tool and every optional field of every result."""
     listing = await client.call_tool("things_list_todos", {"limit": 500})
     todo_ids = [item["id"] for item in (listing.structured_content or {}).get("items", [])]
-    projects = await client.call_tool("things_list_projects", {"limit": 500})
-    project_ids = [item["id"] for item in (projects.structured_content or {}).get("items", [])]
+    project_ids = []
+    for status in ("open", "completed"):  # the default lists open projects only
+        projects = await client.call_tool("things_list_projects", {"status": status, "limit": 500})
+        project_ids += [item["id"] for item in (projects.structured_content or {}).get("items", [])]
     payload = commit_payload("Check the schemas").decode()
     signed = await client.call_tool("gpg_sign", {"payload": payload, "key": keys.alice})
     signature = (signed.structured_content or {}).get("signature", "")

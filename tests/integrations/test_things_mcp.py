@@ -243,3 +243,35 @@ async def test_today_over_mcp_holds_the_project_scheduled_for_today_typed_as_a_p
     kinds = {item["title"]: item["type"] for item in page["items"]}
     assert kinds["Plan the party"] == "project" and kinds["Pay rent"] == "to-do"
     assert "Write a novel" in [p["title"] for p in projects["items"]]
+
+
+def text_of(result: CallToolResult) -> str:
+    assert not result.is_error, result.content
+    return "".join(getattr(part, "text", "") for part in result.content)
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("things_list_todos", {"list": list_id, "limit": 50})
+        for list_id in ("inbox", "today", "upcoming", "anytime", "someday", "logbook", "trash")
+    ]
+    + [
+        ("things_list_todos", {"limit": 50}),
+        ("things_list_projects", {"limit": 50}),
+        ("things_search", {"query": "e", "limit": 50}),
+    ],
+)
+async def test_list_text_is_one_terse_line_per_item_with_its_id(
+    connect: Callable[..., Any], tool: str, args: dict[str, Any]
+) -> None:
+    """The text agents read stays under 300 characters per item; structuredContent keeps every field."""
+    async with connect(things_read="allow") as client:
+        result = await client.call_tool(tool, args)
+    page = structured(result)
+    lines = text_of(result).splitlines()
+    assert page["items"] and len(lines) == 1 + len(page["items"])
+    for line, item in zip(lines[1:], page["items"], strict=True):
+        assert item["id"] in line and ("PROJECT" in line) == (item["type"] == "project")
+    assert len(text_of(result)) / len(page["items"]) <= 300
+    assert all("notes" in item and "created" in item for item in page["items"])
