@@ -57,6 +57,7 @@ from tools.things.access import full_disk_access_advice
 from tools.things.dates import local_today
 from tools.things.models import ListId, ListItem, Status
 from tools.things.sample import generate
+from tools.things.snapshot import ListSnapshots
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,11 @@ class ThingsSource:
     database: Path
     description: str
     sample: bool
+
+
+def _service(database: ThingsDatabase, writer: ThingsWriter, clock: Clock, zone: tzinfo) -> ThingsService:
+    """Paging through a list slices one snapshot of it, valid until the database changes."""
+    return ThingsService(database.connect, writer, clock, zone, snapshots=ListSnapshots(database.stamp))
 
 
 def _writer(opener: UrlOpener) -> ThingsWriter:
@@ -159,7 +165,7 @@ def build_source(
         return ThingsSource(ThingsService(refuse, None, clock, zone), where, text, sample=False)
     # On Linux a configured database can only be a copy or a sample: the stand-in applies writes.
     opener: UrlOpener = MacUrlOpener() if on_mac else SampleDatabaseThingsApp(path, clock, zone)
-    service = ThingsService(ThingsDatabase(path).connect, _writer(opener), clock, zone)
+    service = _service(ThingsDatabase(path), _writer(opener), clock, zone)
     origin = "configured" if things_database is not None else "Things 3"
     writes = "" if on_mac else ", writes applied by the Linux stand-in for Things"
     return ThingsSource(service, path, f"Things data: {path} ({origin}{writes})", sample=False)
@@ -171,7 +177,7 @@ def _sample_source(data_dir: Path, clock: Clock, zone: tzinfo, why: str) -> Thin
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         generate(path, todos=SAMPLE_TODO_COUNT, today=local_today(clock(), zone))
     app = SampleDatabaseThingsApp(path, clock, zone)
-    service = ThingsService(ThingsDatabase(path).connect, _writer(app), clock, zone)
+    service = _service(ThingsDatabase(path), _writer(app), clock, zone)
     text = f"Things data: SAMPLE database {path} ({why}; delete the file to regenerate)"
     return ThingsSource(service, path, text, sample=True)
 

@@ -15,6 +15,7 @@ from tools.things.double import SampleDatabaseThingsApp
 from tools.things.ratelimit import ItemRateLimiter
 from tools.things.sample import SampleDatabase, generate
 from tools.things.service import ThingsService
+from tools.things.snapshot import ListSnapshots
 from tools.things.writes import ThingsWriter
 
 TODAY = date(2025, 6, 15)
@@ -40,7 +41,8 @@ def noon(day: date, tz: tzinfo = BERLIN) -> datetime:
 
 
 def make_service(path: Path, clock: Callable[[], datetime], tz: tzinfo = BERLIN) -> ThingsService:
-    return ThingsService(ThingsDatabase(path).connect, None, clock, tz)
+    database = ThingsDatabase(path)
+    return ThingsService(database.connect, None, clock, tz, snapshots=ListSnapshots(database.stamp))
 
 
 @dataclass
@@ -71,5 +73,6 @@ def writable(tmp_path: Path) -> WritableThings:
     app = SampleDatabaseThingsApp(sample.path, clock, BERLIN)
     sleeps: list[float] = []
     writer = ThingsWriter(app, ItemRateLimiter(clock.monotonic), sleep=sleeps.append, confirm_attempts=3)
-    service = ThingsService(ThingsDatabase(sample.path).connect, writer, clock, BERLIN)
+    database = ThingsDatabase(sample.path)
+    service = ThingsService(database.connect, writer, clock, BERLIN, snapshots=ListSnapshots(database.stamp))
     return WritableThings(sample=sample, service=service, app=app, clock=clock, sleeps=sleeps)

@@ -158,3 +158,15 @@ def test_sample_templates_are_shaped_as_the_app_writes_them(sample_db: SampleDat
     for start, start_date, next_start, creation_start, rule in rows:
         assert start == 2 and start_date is None and next_start and creation_start
         assert b"<key>ed</key>" in rule and b"<key>rrv</key>" in rule
+
+
+def test_project_counts_match_the_project_s_to_do_listing(service: ThingsService) -> None:
+    for project in everything_projects(service):
+        todos = everything(service, project_id=project.id)
+        assert project.todo_count == len(todos), project.title
+        assert project.open_todo_count == sum(1 for t in todos if t.status == "open"), project.title
+
+
+def test_models_built_from_rows_are_what_validation_would_build(service: ThingsService) -> None:
+    for item in view(service, "today") + view(service, "logbook") + everything(service, list="anytime"):
+        assert type(item).model_validate(item.model_dump()) == item

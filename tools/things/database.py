@@ -12,7 +12,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 
 from tools.things.errors import (
@@ -23,6 +23,7 @@ from tools.things.errors import (
     DatabaseUnreadableError,
     UnsupportedSchemaError,
 )
+from tools.things.snapshot import file_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +165,15 @@ class ThingsDatabase:
         self._busy_timeout_seconds = busy_timeout_seconds
         self._checked = False
         self._lock = threading.Lock()
+        self._stamp = file_stamp(path)
 
     @property
     def path(self) -> Path:
         return self._path
+
+    def stamp(self) -> Hashable:
+        """Changes whenever the database or its WAL is written (see ``tools.things.snapshot``)."""
+        return self._stamp()
 
     def connect(self) -> sqlite3.Connection:
         """A new read-only connection in autocommit mode; the caller closes it."""

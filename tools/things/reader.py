@@ -26,6 +26,7 @@ from tools.things.ids import require_id
 from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, PROJECT_DEFERRED, ListFields, classify
 from tools.things.models import Area, ChecklistItem, ListId, ListItem, Page, Project, Ref, Status, Tag, Todo
 from tools.things.secret import AuthToken
+from tools.things.snapshot import ListSnapshots
 from tools.things.store import SETTINGS_ROW_ID, TYPE_PROJECT, TYPE_TODO
 
 _STATUS_CODES: dict[Status, int] = {"open": 0, "canceled": 2, "completed": 3}
@@ -79,6 +80,17 @@ class TodoFilter:
         )
 
 
+def _text(value: object) -> str:
+    """A TEXT column as ``str`` (NULL is empty); models built from rows skip re-validation, so coerce here."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else str(value)
+
+
+def _ref(item_id: object, title: object) -> Ref | None:
+    return Ref.model_construct(id=_text(item_id), title=_text(title)) if item_id else None
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -91,8 +103,11 @@ def _placeholders(count: int) -> str:
 class ThingsReader:
     """Queries over one read-only connection; ``today`` and ``tz`` come from the caller's clock."""
 
-    def __init__(self, conn: sqlite3.Connection, *, today: date, tz: tzinfo) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, *, today: date, tz: tzinfo, snapshots: ListSnapshots | None = None
+    ) -> None:
         self._conn = conn
+        self._snapshots = snapshots
         self._today_packed = encode_packed_date(today)
         self._tz = tz
 
@@ -151,7 +166,7 @@ class ThingsReader:
                 ids,
             )
             for task_id, title in rows:
-                tags[task_id].append(title)
+                tags[task_id].append(_text(title))
         return tags
 
     def _checklists(self, ids: Sequence[str]) -> dict[str, list[ChecklistItem]]:
@@ -164,7 +179,9 @@ class ThingsReader:
             )
             for task_id, uuid, title, status in rows:
                 items[task_id].append(
-                    ChecklistItem(id=uuid, title=title or "", status=_STATUS_NAMES.get(status, "open"))
+                    ChecklistItem.model_construct(
+                        id=_text(uuid), title=_text(title), status=_STATUS_NAMES.get(status, "open")
+                    )
                 )
         return items
 
@@ -183,20 +200,21 @@ class ThingsReader:
         return classify(fields, self._today_packed)
 
     def _todos(self, rows: list[tuple[Any, ...]]) -> list[Todo]:
+        """Models built from typed, coerced row values (``model_construct``: validation would double the cost)."""
         ids = [row[0] for row in rows]
         tags = self._tags_by_task(ids)
         checklists = self._checklists(ids)
         return [
-            Todo(
-                id=row[0],
-                title=row[1] or "",
-                notes=row[2] or "",
+            Todo.model_construct(
+                id=_text(row[0]),
+                title=_text(row[1]),
+                notes=_text(row[2]),
                 status=_STATUS_NAMES.get(row[3], "open"),
                 list=self._list_of(row),
                 tags=tags.get(row[0], []),
-                project=Ref(id=row[16], title=row[17] or "") if row[16] else None,
-                area=Ref(id=row[20], title=row[21] or "") if row[20] else None,
-                heading=Ref(id=row[18], title=row[19] or "") if row[18] else None,
+                project=_ref(row[16], row[17]),
+                area=_ref(row[20], row[21]),
+                heading=_ref(row[18], row[19]),
                 area_inherited=bool(row[25]),
                 checklist=checklists.get(row[0], []),
                 start_date=decode_packed_date(row[6]),
@@ -212,15 +230,22 @@ class ThingsReader:
         ]
 
     def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Any], int]:
+        """One page and the total. Page 1 is a count and a LIMIT query; later pages slice a snapshot."""
         where, params = self._where(f, item_types)
         order = LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
+        select = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order}"
+        if self._snapshots is not None and offset > 0:
+            key = (select, tuple(sorted(params.items())))
+            stamp = self._snapshots.current_stamp()  # taken first: a write during the read makes it stale
+            rows = self._snapshots.get(key, stamp)
+            if rows is None:
+                rows = self._rows(select, params)
+                self._snapshots.put(key, stamp, rows)
+            return rows[offset : offset + limit], len(rows)
         self._rows("BEGIN")  # one snapshot for the count and the page
         try:
             total = self._rows(f"SELECT COUNT(*) {_FROM} WHERE {where}", params)[0][0]
-            rows = self._rows(
-                f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
-                {**params, "limit": limit, "offset": offset},
-            )
+            rows = self._rows(f"{select} LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
         finally:
             self._rows("COMMIT")
         return rows, int(total)
@@ -281,17 +306,21 @@ class ThingsReader:
                 ids,
             ):
                 headings[project_id].append(Ref(id=uuid, title=title or ""))
+            # Two index lookups (to-dos filed directly, to-dos under the project's live headings) instead
+            # of one OR over every task, which scanned the whole table.
+            live_todo = "t.type = 0 AND t.trashed = 0 AND t.rt1_recurrenceRule IS NULL"
             for project_id, total, open_count in self._rows(
-                "SELECT COALESCE(t.project, h.project) AS pid, COUNT(*), SUM(t.status = 0)"
-                " FROM TMTask t LEFT JOIN TMTask h ON h.uuid = t.heading"
-                " WHERE t.type = 0 AND t.trashed = 0 AND COALESCE(h.trashed, 0) = 0"
-                " AND t.rt1_recurrenceRule IS NULL"
-                f" AND (t.project IN ({marks}) OR t.heading IN"
-                f" (SELECT uuid FROM TMTask WHERE type = 2 AND project IN ({marks})))"
-                " GROUP BY pid",
+                f"SELECT t.project, COUNT(*), SUM(t.status = 0) FROM TMTask t"
+                f" WHERE t.project IN ({marks}) AND t.heading IS NULL AND {live_todo} GROUP BY t.project"
+                " UNION ALL"
+                " SELECT h.project, COUNT(*), SUM(t.status = 0) FROM TMTask h JOIN TMTask t ON t.heading = h.uuid"
+                f" WHERE h.project IN ({marks}) AND h.type = 2 AND h.trashed = 0 AND {live_todo}"
+                " AND (t.project IS NULL OR t.project = h.project)"
+                " GROUP BY h.project",
                 [*ids, *ids],
             ):
-                counts[project_id] = (int(total), int(open_count or 0))
+                before = counts.get(project_id, (0, 0))
+                counts[project_id] = (before[0] + int(total), before[1] + int(open_count or 0))
         return [
             Project(
                 id=row[0],

@@ -18,6 +18,7 @@ from tools.things.dates import local_today
 from tools.things.errors import InvalidArgumentError, WriteUnavailableError
 from tools.things.models import Area, ListItem, Page, Project, Tag, Todo, WriteResult
 from tools.things.reader import ThingsReader, TodoFilter
+from tools.things.snapshot import ListSnapshots
 from tools.things.summaries import summarize
 from tools.things.writes import AddProject, AddTodo, ThingsWriter, UpdateTodo
 
@@ -28,8 +29,17 @@ Clock = Callable[[], datetime]
 class ThingsService:
     """Reads and writes the user's Things; every method returns pydantic models."""
 
-    def __init__(self, connect: Connect, writer: ThingsWriter | None, clock: Clock, tz: tzinfo) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        writer: ThingsWriter | None,
+        clock: Clock,
+        tz: tzinfo,
+        *,
+        snapshots: ListSnapshots | None = None,
+    ) -> None:
         self._connect = connect
+        self._snapshots = snapshots
         self._writer = writer
         self._clock = clock
         self._tz = tz
@@ -38,7 +48,7 @@ class ThingsService:
     def reader(self) -> Iterator[ThingsReader]:
         """A reader on a fresh read-only connection, with today's date from the clock."""
         with closing(self._connect()) as conn:
-            yield ThingsReader(conn, today=local_today(self._clock(), self._tz), tz=self._tz)
+            yield ThingsReader(conn, today=local_today(self._clock(), self._tz), tz=self._tz, snapshots=self._snapshots)
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -255,7 +255,7 @@ class ThingsWriter:
 
     @property
     def confirm_window_seconds(self) -> float:
-        return sum(self._intervals)
+        return float(sum(self._intervals))
 
     def _submitted(self, item_id: str | None, summary: str) -> WriteResult:
         return WriteResult(

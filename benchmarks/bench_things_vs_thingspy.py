@@ -1,0 +1,134 @@
+"""Our Things reader against ``things.py`` (the ``things-py`` package) on a generated 10 000 to-do library.
+
+Run:
+    .venv/bin/pip install --target benchmarks/.deps things.py   # once; benchmark-only, kept out of the venv
+    .venv/bin/python benchmarks/bench_things_vs_thingspy.py [--todos N] [--repeat R]
+
+(``things.py`` ships a top-level ``tests`` package that would shadow ours in the venv, hence its own
+folder.) For each built-in list it times reading the whole list page by page through ``ThingsService`` against
+``things.py`` reading the same list in its single query, both on the same file in the same run, and
+prints the ratio: with the largest page (500, what a program reading everything uses; target ≤ 1.2)
+and with pages of 50 (as an agent pages; reported — each page also pays a connection and a model
+conversion, which a single query does not). Also: open projects (target
+≤ 10 ms) and the first page of 50 (target ≤ 15 ms), in process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tools.things.database import ThingsDatabase
+from tools.things.models import Page
+from tools.things.sample import generate
+from tools.things.service import ThingsService
+from tools.things.snapshot import ListSnapshots
+
+HERE = Path(__file__).resolve().parent
+PAGE = 50
+MAX_PAGE = 500
+LISTS = ("inbox", "today", "upcoming", "anytime", "someday", "logbook", "trash")
+
+
+def _things_py() -> Any:
+    sys.path.append(str(HERE / ".deps"))  # appended: our own packages win
+    try:
+        import things  # type: ignore[import-not-found]
+    except ImportError:
+        sys.exit("things.py is not installed: .venv/bin/pip install --target benchmarks/.deps things.py")
+    return things
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm the page cache
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def whole_list(read: Callable[[int], Page[Any]]) -> int:
+    seen = 0
+    while True:
+        page = read(seen)
+        seen += len(page.items)
+        if seen >= page.total or not page.items:
+            return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--todos", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    things = _things_py()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "main.sqlite"
+        # things.py computes today from the wall clock, so the sample is dated today too.
+        sample = generate(path, todos=args.todos, today=datetime.now(UTC).date(), seed=1)
+        database = ThingsDatabase(path)
+        service = ThingsService(
+            database.connect,
+            None,
+            lambda: datetime.now(UTC),
+            UTC,
+            snapshots=ListSnapshots(database.stamp),
+        )
+        db = str(path)
+        theirs: dict[str, Callable[[], object]] = {name: getattr(things, name) for name in LISTS}
+        print(f"{sample.todo_count} to-dos; things.py {getattr(things, '__version__', '?')}")
+        print(f"{'case':38} {'ours ms':>9} {'things.py ms':>13} {'ratio':>7} {'target':>8}")
+
+        def row(what: str, ours: float, base: float | None, target: str, ok: bool) -> None:
+            ratio = ours / base if base else None
+            shown = f"{ratio:7.2f}" if ratio is not None else f"{'':7}"
+            base_shown = f"{base:13.2f}" if base is not None else f"{'':13}"
+            print(f"{what:38} {ours:9.2f} {base_shown} {shown} {target:>8}")
+            rows.append(
+                {
+                    "what": what,
+                    "value": round(ours, 3),
+                    "baseline": None if base is None else round(base, 3),
+                    "ratio": None if ratio is None else round(ratio, 3),
+                    "target": target,
+                    "verdict": "met" if ok else "missed",
+                    "note": "ms, median",
+                }
+            )
+
+        for name in LISTS:
+            fn = theirs[name]
+            base = median_ms(lambda fn=fn: fn(filepath=db, type="to-do"), args.repeat)
+            for size, target in ((MAX_PAGE, "<= 1.2x"), (PAGE, "reported")):
+                count = whole_list(lambda offset, n=name, k=size: service.list_todos(list=n, limit=k, offset=offset))
+                ours = median_ms(
+                    lambda n=name, k=size: whole_list(
+                        lambda offset: service.list_todos(list=n, limit=k, offset=offset)
+                    ),
+                    args.repeat,
+                )
+                ok = ours <= 1.2 * base or target == "reported"
+                row(f"whole {name} ({count}) by pages of {size}", ours, base, target, ok)
+        projects = median_ms(lambda: service.list_projects(limit=PAGE), args.repeat)
+        base = median_ms(lambda: things.projects(filepath=db, status="incomplete"), args.repeat)
+        row("open projects (page of 50)", projects, base, "<= 10 ms", projects <= 10)
+        first = max(median_ms(lambda n=n: service.list_todos(list=n, limit=PAGE), args.repeat) for n in LISTS)
+        row("first page of 50, slowest list", first, None, "<= 15 ms", first <= 15)
+        view = max(median_ms(lambda n=n: service.list_view(n, limit=PAGE), args.repeat) for n in LISTS)
+        row("first page of a list view (+projects)", view, None, "<= 15 ms", view <= 15)
+    print("BENCH_JSON " + json.dumps({"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
