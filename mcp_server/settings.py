@@ -176,6 +176,10 @@ def load_settings(env: Mapping[str, str] | None = None, overrides: Mapping[str, 
     hints = typing.get_type_hints(Settings)
     config_path = Path(env[f"{ENV_PREFIX}CONFIG"]) if env.get(f"{ENV_PREFIX}CONFIG") else config_dir / "config.toml"
     values: dict[str, Any] = {}
+    if env.get(f"{ENV_PREFIX}CONFIG") and not config_path.is_file():
+        raise SettingsError(
+            f"{ENV_PREFIX}CONFIG names {config_path}, which is not a file; create it or unset {ENV_PREFIX}CONFIG"
+        )
     if config_path.exists():
         try:
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
@@ -194,6 +198,13 @@ def load_settings(env: Mapping[str, str] | None = None, overrides: Mapping[str, 
             raise SettingsError(f"unknown setting {key!r}")
         if value is not None:
             values[key] = value
+    if "gpg_home" not in values:
+        # gpg's own variable, then the agent-auth home's gnupg folder (the demo keeps its key there).
+        gnupghome = env.get("GNUPGHOME")
+        if gnupghome and os.path.isabs(gnupghome):
+            values["gpg_home"] = Path(gnupghome)
+        elif home and (Path(home) / "gnupg").is_dir():
+            values["gpg_home"] = Path(home) / "gnupg"
     merged = {**base, **values}
     settings = Settings(**merged, config_file=config_path if config_path.exists() else None)
     _check(settings)

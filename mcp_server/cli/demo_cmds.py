@@ -117,8 +117,9 @@ def _instructions(url: str, home: Path, tokens: dict[str, Any], fingerprint: str
             "",
             f"Sign a git commit with the demo key {fingerprint} (waits for approval in the TUI):",
             "  git init /tmp/agent-auth-demo-repo && cd /tmp/agent-auth-demo-repo",
-            f"  {env} git -c gpg.program=agent-auth-gpg -c user.signingkey={fingerprint} "
-            "commit --allow-empty -S -m 'signed by an agent'",
+            "  git config user.name 'agent-auth demo' && git config user.email demo@agent-auth.invalid",
+            f"  {env} git -c gpg.program={shlex.quote(str(bindir / 'agent-auth-gpg'))} "
+            f"-c user.signingkey={fingerprint} commit --allow-empty -S -m 'signed by an agent'",
             f"  GNUPGHOME={home}/gnupg git verify-commit HEAD",
         ]
     lines += ["", "Ctrl-C stops the demo; run it again to continue with the same home (--fresh starts over)."]
@@ -140,6 +141,20 @@ def demo_environment(home: Path, gpg_fingerprint: str | None) -> dict[str, str]:
         env["AGENT_AUTH_GPG_HOME"] = str(home / "gnupg")
         env["AGENT_AUTH_GPG_ALLOWED_KEYS"] = gpg_fingerprint
     return env
+
+
+def _write_demo_config(home: Path, gpg_fingerprint: str | None) -> None:
+    """The demo's settings in its home's config file too, not only in this process's environment: every
+    command run with ``AGENT_AUTH_HOME=<home>`` (``gpg keys``, ``doctor``, the TUI) then sees the same setup."""
+    lines = ["# written by agent-auth demo", 'things_database = "sample"', 'key_store = "file"']
+    if gpg_fingerprint:
+        lines += [
+            f"gpg_home = {json.dumps(str(home / 'gnupg'))}",
+            f"gpg_allowed_keys = [{json.dumps(gpg_fingerprint)}]",
+        ]
+    config = home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def cmd_demo(app: Application, args: argparse.Namespace) -> int:
@@ -170,6 +185,7 @@ def cmd_demo(app: Application, args: argparse.Namespace) -> int:
 def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     fingerprint = _demo_gpg_key(home / "gnupg")
     os.environ.update(demo_environment(home, fingerprint))
+    _write_demo_config(home, fingerprint)
 
     from auth.scopes import validate_scope_map
     from mcp_server.daemon.compose import serve_forever

@@ -35,7 +35,10 @@ from mcp_server.logsetup import configure_logging
 ENV_HELP = """environment:
   XDG_DATA_HOME, XDG_STATE_HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR   where state lives (isolate a run by
                                      pointing them at a temporary directory)
-  AGENT_AUTH_CONFIG                  config file (default $XDG_CONFIG_HOME/agent-auth/config.toml)
+  AGENT_AUTH_HOME                    one folder for everything (data, state, config, run; gpg in its gnupg/
+                                     folder when there is one)
+  AGENT_AUTH_CONFIG                  config file (default $XDG_CONFIG_HOME/agent-auth/config.toml); must exist
+  GNUPGHOME                          the gpg home used for signing when gpg_home is not set
   AGENT_AUTH_KEY_STORE               auto | keyring | file (default auto)
   AGENT_AUTH_<SETTING>               any setting of the config file, e.g. AGENT_AUTH_PORT=9100
 """

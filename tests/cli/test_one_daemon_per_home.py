@@ -105,3 +105,29 @@ def test_serve_on_a_busy_port_exits_with_the_conflict_code_not_the_store_code(tm
     assert done.returncode == EXIT_CONFLICT, done.stderr
     assert "Traceback" not in done.stderr
     assert f"127.0.0.1:{port}" in done.stderr
+
+
+def test_the_demo_home_describes_itself_gpg_keys_there_lists_the_demo_key_and_the_git_example_sets_an_identity() -> (
+    None
+):
+    home = Path(tempfile.mkdtemp(prefix="aad", dir="/tmp")) / "demo"
+    process, _, lines = _start_demo(home)
+    try:
+        env = {**_demo_env(home), "AGENT_AUTH_HOME": str(home)}
+        keys = subprocess.run(
+            [sys.executable, "-m", "mcp_server.cli.main", "--json", "gpg", "keys"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_SECONDS,
+            check=False,
+        )
+        assert keys.returncode == 0, keys.stderr
+        listed = json.loads(keys.stdout)
+        assert listed["gnupghome"] == str(home / "gnupg")
+        assert [k["in_gnupghome"] for k in listed["keys"]] == [True]
+        assert not (home.parent / ".gnupg").exists()
+        text = "".join(lines)
+        assert "git config user.email" in text and "git config user.name" in text
+    finally:
+        _stop(process, home)
