@@ -43,3 +43,27 @@ def test_the_console_script_points_at_the_cli_entry_point() -> None:
     from mcp_server.cli.entry import main
 
     assert callable(main)
+
+
+def _requirement(text: str) -> tuple[str, str]:
+    name = text
+    for i, char in enumerate(text):
+        if char in "<>=!~;[ ":
+            name = text[:i]
+            break
+    rest = text[len(name) :].split(";")[0].strip()
+    if rest.startswith("["):
+        rest = rest[rest.index("]") + 1 :].strip()
+    return name.lower().replace("_", "-"), rest.replace(" ", "")
+
+
+def test_uv_lock_matches_the_dependencies_in_pyproject() -> None:
+    """scripts/ install with `uv sync --locked`: a dependency added without `uv lock` breaks every setup."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    wanted = {_requirement(r) for r in pyproject["project"]["dependencies"]}
+    for extra in pyproject["project"]["optional-dependencies"].values():
+        wanted |= {_requirement(r) for r in extra}
+    (ours,) = [p for p in lock["package"] if p["name"] == "agent-auth"]
+    locked = {(r["name"].lower(), r.get("specifier", "").replace(" ", "")) for r in ours["metadata"]["requires-dist"]}
+    assert wanted == locked, "run `uv lock` (scripts/_env.sh prints the path of its uv) and commit uv.lock"
