@@ -13,6 +13,7 @@ from mcp_server.cli import (
     audit_cmds,
     client_cmds,
     demo_cmds,
+    doctor_cmds,
     gpg_cmds,
     serve_cmds,
     service_cmds,
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui_cmds.register(sub, common)
     gpg_cmds.register(sub, common)
     service_cmds.register(sub, common)
+    doctor_cmds.register(sub, common)
     terminal_notifier.register(sub, common)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,9 +60,20 @@ class DaemonContext:
     def status(self) -> dict[str, Any]:
         return {
             "url": self.url,
+            "version": _version(),
+            "pid": os.getpid(),
             "uptime_seconds": round(time.time() - self.started_at, 1),
             "families": self.authority.family_count(),
             "pending_approvals": len(self.broker.pending()),
             "audit_log": str(self.authority.audit.path),
             "database": str(self.authority.db.path),
         }
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("agent-auth")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
