@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from auth.authority import validate_family_id
 from auth.errors import AuthError, RefreshTokenStillValidError, TokenError
 from auth.families import FamilyInfo, IssuedTokens
+from auth.untrusted import neutralise
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import RequestError, error_response
 
@@ -36,7 +37,7 @@ MAX_TRACKED_FAMILIES = 10_000
 
 def prompt_summary(family: FamilyInfo) -> str:
     """The approval headline for a family-id reissue; written by the server from stored fields only."""
-    name = f"'{family.label}'" if family.label else f"family {family.id[:8]}"
+    name = f"'{neutralise(family.label)}'" if family.label else f"family {family.id[:8]}"
     return (
         f"Issue new tokens for {name} (its refresh token expired). This request carries no secret: "
         "anyone who knows this family id could have sent it. Approve only if you are re-connecting "
