@@ -19,6 +19,7 @@ from auth.errors import TokenError
 from auth.gate import Gate
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource, bearer_from_request
+from mcp_server.mcp.event_store import RETRY_INTERVAL_MS, BoundedEventStore, EventOwnership
 from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.oauth.surface import authorization_server
@@ -171,9 +172,17 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     server, middleware = build_mcp_server(ctx.gate, registry, resource_url=resource_url, version=_version())
     middleware.on_call = lambda tool, outcome: ctx.metrics.mcp_tool_calls.labels(tool, outcome).inc()
     host = ctx.settings.host
-    sdk_app = server.streamable_http_app(streamable_http_path="/mcp", host=host if host != "0.0.0.0" else "")  # noqa: S104
+    sdk_app = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        host=host if host != "0.0.0.0" else "",  # noqa: S104
+        event_store=BoundedEventStore(),
+        retry_interval=RETRY_INTERVAL_MS,
+    )
     gated = McpHttpGate(
-        sdk_app, ctx.gate, registry, build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string()
+        EventOwnership(sdk_app, ctx.gate),
+        ctx.gate,
+        registry,
+        build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
     )
     # The protected-resource metadata names the daemon as authorization server, so serve one.
     oauth = authorization_server(ctx, resource_url)
