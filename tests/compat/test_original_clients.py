@@ -150,6 +150,25 @@ async def test_a_denied_family_id_reissue_is_reissue_denied_not_a_crash(daemon: 
     assert daemon.ctx.broker.pending() == []
 
 
+@pytest.mark.parametrize(("decision", "expected"), [("approve", (200, "")), ("deny", (403, "scope_denied"))])
+async def test_prompt_tier_reads_wait_for_a_person_and_a_refusal_is_scope_denied(
+    daemon: RunningDaemon, wire: Wire, decision: str, expected: tuple[int, str]
+) -> None:
+    credentials = login(daemon, {"things:read": "prompt"})
+    outcome: dict[str, Any] = {}
+
+    def client() -> None:
+        outcome["answer"] = with_retry(wire, credentials, things_get(wire, "/areas"))
+
+    async with admin_subscriber(daemon.admin_socket) as sub, anyio.create_task_group() as tg:
+        tg.start_soon(anyio.to_thread.run_sync, client)
+        prompt = await sub.next_event("approval.created")
+        assert prompt["scope"] == "things:read"
+        await sub.decide(prompt["id"], decision)
+    answer = outcome["answer"]
+    assert (answer.status, answer.error) == expected
+
+
 def test_token_status_answers_the_original_fields_and_types(daemon: RunningDaemon, wire: Wire) -> None:
     credentials = login(daemon, {"things:read": "allow"})
     answer = status(wire, credentials.access_token)
