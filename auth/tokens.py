@@ -77,5 +77,5 @@ def verify(token: object, signing_key: bytes, expected_kind: TokenKind) -> Parse
     if not hmac.compare_digest(expected, parsed.signature):
         raise InvalidTokenError("invalid token", detail="signature mismatch")
     if parsed.kind is not expected_kind:
-        raise InvalidTokenError("invalid token", detail=f"expected a {expected_kind.label} token")
+        raise InvalidTokenError("invalid token", detail=f"wrong kind: {expected_kind.label} token expected")
     return parsed

@@ -186,3 +186,21 @@ def test_the_bytes_of_a_valid_token_are_refused() -> None:
     token, _ = tokens.mint(TokenKind.ACCESS, VECTOR_KEY, VECTOR_ID)
     with pytest.raises(InvalidTokenError):
         tokens.parse(token.encode("ascii"))
+
+
+def _detail(token: object, kind: TokenKind = TokenKind.ACCESS) -> str | None:
+    with pytest.raises(InvalidTokenError) as excinfo:
+        tokens.verify(token, VECTOR_KEY, kind)
+    return excinfo.value.detail
+
+
+def test_each_refusal_carries_the_reason_the_audit_record_shows() -> None:
+    """The wire says only ``invalid_token``; the detail (recorded as the decision's reason) says why."""
+    access, _ = tokens.mint(TokenKind.ACCESS, VECTOR_KEY, VECTOR_ID)
+    assert _detail(None) == "wrong type or length"
+    assert _detail(access[:-1]) == "wrong type or length"
+    assert _detail(access.upper()) == "bad prefix or alphabet"
+    assert _detail(access[:-1] + ("0" if access[-1] != "0" else "1")) == "signature mismatch"
+    assert _detail(access, TokenKind.REFRESH) == "wrong kind: refresh token expected"
+    refresh, _ = tokens.mint(TokenKind.REFRESH, VECTOR_KEY, VECTOR_ID)
+    assert _detail(refresh) == "wrong kind: access token expected"

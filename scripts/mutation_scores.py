@@ -1,0 +1,104 @@
+"""Scores of a finished mutmut run, per auth module (called by scripts/mutation.sh; run from the repository root).
+
+A surviving mutant that only changes the human text of a message (an exception's message argument or a log
+line's text; never a code, which is a class attribute, nor a ``detail``, which the audit record keeps) is
+reported as "message-only" and counted as equivalent in the adjusted score; every other survivor is listed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+from mutmut.configuration import config
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+
+KILLED = {"killed", "timeout", "caught by type check"}
+MESSAGE_CALLS = ("Error(", "log.", "warnings.warn(")
+
+
+def _changed_lines(diff: str) -> tuple[list[str], list[str]]:
+    body = [line for line in diff.splitlines() if not line.startswith(("---", "+++", "@@"))]
+    return [line[1:] for line in body if line.startswith("-")], [line[1:] for line in body if line.startswith("+")]
+
+
+def _call_name(node: ast.Call) -> str:
+    return ast.unparse(node.func)
+
+
+def _is_text(node: ast.expr) -> bool:
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str))
+    )
+
+
+def _without_messages(line: str) -> str:
+    """The line with the message of each exception and the text of each log call blanked."""
+    try:
+        tree = ast.parse(line.strip().rstrip(",").removeprefix("raise ").removeprefix("return "), mode="eval")
+    except SyntaxError:
+        return line
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        if name.endswith(("Error", "Exception")) and node.args and _is_text(node.args[0]):
+            node.args[0] = ast.Constant("")
+        elif name.startswith(("log.", "warnings.")):
+            node.args = [ast.Constant("") if _is_text(arg) else arg for arg in node.args]
+    return ast.dump(tree)
+
+
+def is_message_only(diff: str) -> bool:
+    removed, added = _changed_lines(diff)
+    if not removed or len(removed) != len(added):
+        return False
+    for old, new in zip(removed, added, strict=True):
+        if not any(call in old for call in MESSAGE_CALLS):
+            return False
+        if _without_messages(old) != _without_messages(new):
+            return False
+    return True
+
+
+def main(modules: list[str]) -> int:
+    config()
+    rows = []
+    report = Path("mutants") / "survivors.txt"
+    with report.open("w", encoding="utf-8") as out:
+        for module in modules:
+            meta = Path("mutants") / "auth" / f"{module}.py.meta"
+            if not meta.exists():
+                print(f"auth/{module}.py: no results (run scripts/mutation.sh {module})", file=sys.stderr)
+                continue
+            codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+            statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
+            tested = {n: s for n, s in statuses.items() if s not in {"skipped", "not checked", "no tests"}}
+            killed = sum(1 for s in tested.values() if s in KILLED)
+            survivors = sorted(n for n, s in tested.items() if s not in KILLED)
+            message_only = 0
+            for name in survivors:
+                diff = get_diff_for_mutant(name, path=Path("auth") / f"{module}.py")
+                kind = "message-only" if is_message_only(diff) else "SURVIVED"
+                message_only += kind == "message-only"
+                out.write(f"## {name} [{kind}; {tested[name]}]\n{diff}\n\n")
+            total = len(tested)
+            raw = 100.0 * killed / total if total else 0.0
+            adjusted = 100.0 * killed / (total - message_only) if total - message_only else 100.0
+            untested = len(statuses) - total
+            rows.append((module, total, killed, message_only, len(survivors) - message_only, raw, adjusted, untested))
+    print(f"{'module':<11} {'mutants':>7} {'killed':>6} {'msg-only':>8} {'survived':>8} {'score':>6} {'adjusted':>8}")
+    for module, total, killed, message_only, survived, raw, adjusted, untested in rows:
+        note = f"  ({untested} not run: no test reaches them)" if untested else ""
+        print(
+            f"{module:<11} {total:>7} {killed:>6} {message_only:>8} {survived:>8} {raw:>5.1f}% {adjusted:>7.1f}%{note}"
+        )
+    print(f"survivors with their diffs: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
