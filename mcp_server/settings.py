@@ -44,7 +44,9 @@ class Settings:
     port: int = 9100
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    approval_timeout_seconds: float = 60.0
+    # Under 60 s with room for the slowest tool run (a Things write reads back for up to 8.5 s): a client on
+    # the TypeScript SDK defaults (60 s, no reset on progress) then receives our own "nobody approved" answer.
+    approval_timeout_seconds: float = 45.0
     max_pending_approvals_per_family: int = 5
     rate_limit_per_minute: int = 600
     notification_plugin_url: str | None = None
