@@ -49,8 +49,11 @@ def parse_tier(value: object) -> Tier:
         raise InvalidScopeError(f"invalid tier {value!r}: use allow, prompt or deny") from None
 
 
-def parse_scope_spec(spec: object, *, allow_reserved: bool = False) -> tuple[str, Tier]:
-    """Parse ``NAME`` or ``NAME=tier`` (a bare name means ``allow``, as in the seed)."""
+def parse_scope_spec(
+    spec: object, *, allow_reserved: bool = False, default_tier: Tier = Tier.ALLOW
+) -> tuple[str, Tier]:
+    """Parse ``NAME`` or ``NAME=tier``; a bare name means ``default_tier`` (``allow`` in the seed's API,
+    ``prompt`` where a person types scopes)."""
     if not isinstance(spec, str):
         raise InvalidScopeError("a scope must be a string like 'things:read' or 'things:write=prompt'")
     name, sep, tier_text = spec.partition("=")
@@ -59,17 +62,19 @@ def parse_scope_spec(spec: object, *, allow_reserved: bool = False) -> tuple[str
         raise ReservedScopeError(
             f"scope {scope!r} is reserved for the system and cannot be granted with 'token create'"
         )
-    return scope, (parse_tier(tier_text.strip()) if sep else Tier.ALLOW)
+    return scope, (parse_tier(tier_text.strip()) if sep else default_tier)
 
 
-def parse_scope_specs(specs: Iterable[str], *, allow_reserved: bool = False) -> dict[str, Tier]:
+def parse_scope_specs(
+    specs: Iterable[str], *, allow_reserved: bool = False, default_tier: Tier = Tier.ALLOW
+) -> dict[str, Tier]:
     """Parse a list of ``NAME[=tier]`` specs; reserved scopes only with ``allow_reserved``."""
     if isinstance(specs, str | bytes):
         # A bare string is iterable too, one character at a time: refuse it rather than misread it.
         raise InvalidScopeError("scopes must be given as a list of 'NAME[=tier]' strings")
     result: dict[str, Tier] = {}
     for spec in specs:
-        scope, tier = parse_scope_spec(spec, allow_reserved=allow_reserved)
+        scope, tier = parse_scope_spec(spec, allow_reserved=allow_reserved, default_tier=default_tier)
         if scope in result and result[scope] is not tier:
             raise InvalidScopeError(f"scope {scope!r} is given twice with different tiers")
         result[scope] = tier

@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS
-from auth.scopes import parse_scope_spec, parse_scope_specs, parse_tier, validate_scope
+from auth.scopes import Tier, parse_scope_spec, parse_scope_specs, parse_tier, validate_scope
 from mcp_server.cli import format as fmt
 from mcp_server.cli.app import Application
+from mcp_server.cli.scope_entry import require_known, resolve_family
 
 TOKENS_SHOWN_ONCE_NOTICE = (
     "These tokens are shown once and are not stored in readable form. Keep them secret: anyone holding "
@@ -28,8 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         "create",
         parents=[common],
         help="create a token family and print its tokens once",
-        description="Create a token family. A scope without '=tier' is 'allow' (as in the seed). Tiers: "
-        "allow (runs at once), prompt (a person approves each use), deny (the tool is hidden).",
+        description="Create a token family. Tiers: allow (runs at once), prompt (a person approves each "
+        "use; the tier of a scope given without '=TIER'), deny (the tool is hidden). Scopes the daemon does not "
+        "know are refused, with the list of known ones.",
         epilog="example: agent-auth token create --scope things:read=allow --scope things:write=prompt "
         "--label laptop-claude",
     )
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         action="append",
         required=True,
         metavar="SCOPE[=TIER]",
-        help="a scope such as things:read or gpg:sign=prompt (repeatable)",
+        help="a scope such as things:read=allow or gpg:sign (prompt when no tier is given; repeatable)",
     )
     create.add_argument("--label", "-l", help="a name to recognise the family by (shown in approvals)")
     create.add_argument(
@@ -55,6 +57,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         default=DEFAULT_REFRESH_TTL_SECONDS,
         metavar="SECONDS",
         help=f"refresh token lifetime (default {DEFAULT_REFRESH_TTL_SECONDS})",
+    )
+    create.add_argument(
+        "--allow-unknown-scope",
+        action="store_true",
+        help="accept scopes the daemon does not know (an integration it does not load)",
     )
     create.add_argument(
         "--allow-system-scopes",
@@ -78,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         help="show one family",
         description="Show a family: scopes with tiers, label, times, expiry of the current pair.",
     )
-    show.add_argument("family_id", metavar="FAMILY")
+    show.add_argument("family_id", metavar="FAMILY", help="family id, label, or unique id prefix")
     show.set_defaults(handler=cmd_show)
 
     modify = tsub.add_parser(
@@ -87,10 +94,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         help="add/remove scopes or change tiers (applies on the next check)",
         description="Change a family's scopes. Takes effect on the next check; no tokens are reissued.",
     )
-    modify.add_argument("family_id", metavar="FAMILY")
+    modify.add_argument("family_id", metavar="FAMILY", help="family id, label, or unique id prefix")
     modify.add_argument("--add-scope", action="append", default=[], metavar="SCOPE[=TIER]")
     modify.add_argument("--remove-scope", action="append", default=[], metavar="SCOPE")
     modify.add_argument("--set-tier", action="append", default=[], metavar="SCOPE=TIER")
+    modify.add_argument("--allow-unknown-scope", action="store_true", help="accept scopes the daemon does not know")
     modify.set_defaults(handler=cmd_modify)
 
     revoke = tsub.add_parser(
@@ -99,7 +107,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         help="revoke a family and all its tokens (idempotent)",
         description="Revoke a family: its access and refresh tokens stop working at once.",
     )
-    revoke.add_argument("family_id", metavar="FAMILY")
+    revoke.add_argument("family_id", metavar="FAMILY", help="family id, label, or unique id prefix")
     revoke.set_defaults(handler=cmd_revoke)
 
     rotate = tsub.add_parser(
@@ -108,7 +116,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         help="replace a family with a new one (same scopes), revoking the old",
         description="Create a new family with the same scopes, label and TTLs and revoke the old one, atomically.",
     )
-    rotate.add_argument("family_id", metavar="FAMILY")
+    rotate.add_argument("family_id", metavar="FAMILY", help="family id, label, or unique id prefix")
     rotate.set_defaults(handler=cmd_rotate)
 
     from mcp_server.cli.client_cmds import add_token_header
@@ -133,7 +141,8 @@ def _print_issued(app: Application, issued_json: dict[str, object], title: str) 
 
 
 def cmd_create(app: Application, args: argparse.Namespace) -> int:
-    scopes = parse_scope_specs(args.scope, allow_reserved=args.allow_system_scopes)
+    scopes = parse_scope_specs(args.scope, allow_reserved=args.allow_system_scopes, default_tier=Tier.PROMPT)
+    require_known(app, scopes, allow_unknown=args.allow_unknown_scope, allow_system=args.allow_system_scopes)
     admin = app.admin()
     issued = admin.create_family(
         scopes, args.label, args.access_ttl, args.refresh_ttl, allow_reserved=args.allow_system_scopes
@@ -167,13 +176,15 @@ def cmd_list(app: Application, args: argparse.Namespace) -> int:
 
 
 def cmd_show(app: Application, args: argparse.Namespace) -> int:
-    info = app.admin().show_family(args.family_id)
+    info = app.admin().show_family(resolve_family(app, args.family_id))
     app.emit(info, fmt.family_detail_json(info))
     return 0
 
 
 def cmd_modify(app: Application, args: argparse.Namespace) -> int:
-    add = dict(parse_scope_spec(s) for s in args.add_scope)
+    family_id = resolve_family(app, args.family_id)
+    add = dict(parse_scope_spec(s, default_tier=Tier.PROMPT) for s in args.add_scope)
+    require_known(app, add, allow_unknown=args.allow_unknown_scope)
     remove = [validate_scope(s) for s in args.remove_scope]
     set_tiers = {}
     for spec in args.set_tier:
@@ -183,18 +194,19 @@ def cmd_modify(app: Application, args: argparse.Namespace) -> int:
 
             raise InvalidScopeError(f"--set-tier needs SCOPE=TIER, got {spec!r}")
         set_tiers[validate_scope(name)] = parse_tier(tier)
-    info = app.admin().modify_family(args.family_id, add, remove, set_tiers)
+    info = app.admin().modify_family(family_id, add, remove, set_tiers)
     app.emit(info, "modified; takes effect on the next check\n" + fmt.family_detail_json(info))
     return 0
 
 
 def cmd_revoke(app: Application, args: argparse.Namespace) -> int:
-    info = app.admin().revoke_family(args.family_id)
+    info = app.admin().revoke_family(resolve_family(app, args.family_id))
     app.emit(info, f"family {info['family_id']} is revoked; its tokens no longer work")
     return 0
 
 
 def cmd_rotate(app: Application, args: argparse.Namespace) -> int:
-    issued = app.admin().rotate_family(args.family_id)
-    _print_issued(app, issued, f"rotated: family {args.family_id} is revoked; its replacement:")
+    family_id = resolve_family(app, args.family_id)
+    issued = app.admin().rotate_family(family_id)
+    _print_issued(app, issued, f"rotated: family {family_id} is revoked; its replacement:")
     return 0

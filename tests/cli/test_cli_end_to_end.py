@@ -206,7 +206,7 @@ def test_errors_exit_with_their_documented_codes(env: dict[str, str]) -> None:
     cases: list[tuple[list[str], int, str | None]] = [
         (["token", "show", UNKNOWN_FAMILY, "--json"], 3, "family_not_found"),
         (["token", "revoke", UNKNOWN_FAMILY, "--json"], 3, "family_not_found"),
-        (["token", "show", "not-a-family-id", "--json"], 2, "invalid_argument"),
+        (["token", "show", "not-a-family-id", "--json"], 3, "family_not_found"),  # no such id, label or prefix
         (["token", "create", "--scope", "agent-auth:admin", "--json"], 2, "reserved_scope"),
         (["token", "create", "--scope", "things:read=sometimes", "--json"], 2, "invalid_scope"),
         (["token", "modify", issued["family_id"], "--add-scope", "agent-auth:admin", "--json"], 2, "reserved_scope"),
