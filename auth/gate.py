@@ -24,7 +24,7 @@ from auth.authority import Authority, check_access
 from auth.errors import AuditError, InvalidScopeError, InvalidTokenError, TokenError
 from auth.families import FamilyInfo, TokenState
 from auth.ratelimit import RateLimiter
-from auth.scopes import Tier, validate_scope
+from auth.scopes import Tier, effective_scopes, validate_scope
 from auth.tokens import TokenKind
 from auth.untrusted import clip
 
@@ -205,7 +205,7 @@ class Gate:
         if family is None:
             raise InvalidTokenError("invalid token", detail="family missing")
         check_access(state, family, now)
-        return Principal(state.token_id, family.id, family.label, family.scopes, state.expires_at)
+        return Principal(state.token_id, family.id, family.label, effective_scopes(family.scopes), state.expires_at)
 
     # --- decisions -----------------------------------------------------------------------------
 

@@ -94,3 +94,15 @@ def validate_scope_map(scopes: Mapping[str, object], *, allow_reserved: bool = F
 def tier_of(scopes: Mapping[str, Tier], required_scope: str) -> Tier:
     """Exact-match lookup; an absent scope is ``deny``."""
     return scopes.get(required_scope, Tier.DENY)
+
+
+# A scope that holds another: a family with the key scope and without the value scope is treated as holding
+# the value scope at the key's tier. A family that names the value scope (any tier, deny included) keeps it.
+IMPLIED_SCOPES: Mapping[str, str] = {"gpg:sign": "gpg:verify"}
+
+
+def effective_scopes(scopes: Mapping[str, Tier]) -> dict[str, Tier]:
+    """``scopes`` plus what they imply (``gpg:sign`` implies ``gpg:verify``, as in the seed)."""
+    missing = {implied: scopes[holder] for holder, implied in IMPLIED_SCOPES.items() if holder in scopes}
+    missing = {implied: tier for implied, tier in missing.items() if implied not in scopes}
+    return {**scopes, **missing} if missing else dict(scopes)

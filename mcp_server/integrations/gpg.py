@@ -2,8 +2,8 @@
 
 :func:`surface` builds one :class:`GpgIntegration` from the settings — the allowlist, ``GNUPGHOME``, the gpg
 binary, the passphrase store — registers the MCP tool provider (``gpg_tools.py``) and returns the seed's
-routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``, or
-``gpg:sign``, which implies it), plus ``/gpg-bridge/health`` and ``/gpg-bridge/metrics``.
+routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``, which
+``gpg:sign`` implies), plus ``/gpg-bridge/health`` and ``/gpg-bridge/metrics``.
 
 Authorization happens in the gate only: for a sign request the route first checks key and payload
 without signing (:meth:`GpgService.prepare_sign`) so that a prompt-tier approval shows what is signed
@@ -184,16 +184,6 @@ def _may_use(ctx: DaemonContext, token: str, scope: str) -> bool:
     return principal.scopes.get(scope, Tier.DENY) is not Tier.DENY
 
 
-def _verify_scope(ctx: DaemonContext, token: str) -> str:
-    """``gpg:sign`` implies verification (as the original): a token naming ``gpg:verify`` is decided on it,
-    any other on ``gpg:sign`` — so a verify-only token stays verify-only and a signing token can verify."""
-    try:
-        principal = ctx.gate.authenticate(token)
-    except TokenError:
-        return VERIFY_SCOPE
-    return VERIFY_SCOPE if VERIFY_SCOPE in principal.scopes or SIGN_SCOPE not in principal.scopes else SIGN_SCOPE
-
-
 def _plan(service: GpgService, body: object) -> SignPlan:
     request = parse_sign_request(body)
     return service.prepare_sign(request.local_user, request.payload)
@@ -258,8 +248,7 @@ def routes(gpg: GpgIntegration) -> list[Route]:
         if isinstance(body, dict) and isinstance(body.get("payload_b64"), str):
             with contextlib.suppress(binascii.Error, ValueError):
                 summary = verify_summary(binascii.a2b_base64(body["payload_b64"]))
-        scope = _verify_scope(ctx, token)
-        decision = await ctx.gate.authorize(token, scope, operation="gpg-bridge:verify", summary=summary)
+        decision = await ctx.gate.authorize(token, VERIFY_SCOPE, operation="gpg-bridge:verify", summary=summary)
         if not decision.allowed:
             return _refusal(decision)
         if body is _INVALID_JSON:

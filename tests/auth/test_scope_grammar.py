@@ -10,6 +10,7 @@ from auth.errors import InvalidScopeError, ReservedScopeError
 from auth.scopes import (
     SCOPE_MAX_LENGTH,
     Tier,
+    effective_scopes,
     is_reserved,
     parse_scope_spec,
     parse_scope_specs,
@@ -118,6 +119,13 @@ def test_matching_is_exact_and_an_absent_scope_is_deny() -> None:
     assert tier_of(scopes, "gpg:sign") is Tier.PROMPT
     assert tier_of(scopes, "things:read:todo") is Tier.DENY
     assert tier_of(scopes, "things") is Tier.DENY
+
+
+def test_gpg_sign_implies_gpg_verify_at_its_tier_unless_the_family_names_gpg_verify() -> None:
+    assert effective_scopes({"gpg:sign": Tier.PROMPT}) == {"gpg:sign": Tier.PROMPT, "gpg:verify": Tier.PROMPT}
+    assert effective_scopes({"gpg:sign": Tier.ALLOW, "gpg:verify": Tier.DENY})["gpg:verify"] is Tier.DENY
+    assert effective_scopes({"gpg:verify": Tier.ALLOW}) == {"gpg:verify": Tier.ALLOW}
+    assert effective_scopes({"things:read": Tier.ALLOW}) == {"things:read": Tier.ALLOW}
 
 
 @pytest.mark.parametrize("scope", ["agent-auth:x:y", "agent-auth:admin:write", "agent-auth:a"])

@@ -202,6 +202,27 @@ def test_git_signing_and_verification_through_the_original_gpg_cli_wire(
     assert (gpg_cli_exit(tampered), tampered.error) == (EXIT_BAD_SIG, "bad_signature")
 
 
+async def test_verifying_with_a_prompt_tier_signing_token_asks_for_gpg_verify_not_gpg_sign(
+    daemon: RunningDaemon, wire: Wire, keys: GpgKeys
+) -> None:
+    """A person's "approve for N minutes" on a verify prompt must not become a signing grant."""
+    signer = login(daemon, {"gpg:sign": "prompt"})
+    payload = commit_payload("Grant check")
+    outcome: dict[str, Any] = {}
+
+    def client() -> None:
+        outcome["answer"] = with_retry(wire, signer, gpg_verify(wire, b"not a signature", payload))
+
+    async with admin_subscriber(daemon.admin_socket) as sub, anyio.create_task_group() as tg:
+        tg.start_soon(anyio.to_thread.run_sync, client)
+        prompt = await sub.next_event("approval.created")
+        await sub.decide(prompt["id"], "approve", grant="timed", duration_minutes=5)
+    assert prompt["scope"] == "gpg:verify"
+    assert outcome["answer"].error == "bad_signature"
+    grants = {(g["family_id"], g["scope"]) for g in daemon.ctx.broker.grants()}
+    assert grants == {(signer.family_id, "gpg:verify")}
+
+
 def test_a_verify_only_token_stays_verify_only(daemon: RunningDaemon, wire: Wire, keys: GpgKeys) -> None:
     verifier = login(daemon, {"gpg:verify": "allow"})
     refused = with_retry(wire, verifier, gpg_sign(wire, keys.alice, commit_payload()))
