@@ -101,8 +101,14 @@ def tier_of(scopes: Mapping[str, Tier], required_scope: str) -> Tier:
 IMPLIED_SCOPES: Mapping[str, str] = {"gpg:sign": "gpg:verify"}
 
 
-def effective_scopes(scopes: Mapping[str, Tier]) -> dict[str, Tier]:
-    """``scopes`` plus what they imply (``gpg:sign`` implies ``gpg:verify``, as in the seed)."""
-    missing = {implied: scopes[holder] for holder, implied in IMPLIED_SCOPES.items() if holder in scopes}
-    missing = {implied: tier for implied, tier in missing.items() if implied not in scopes}
-    return {**scopes, **missing} if missing else dict(scopes)
+def effective_scopes(scopes: dict[str, Tier]) -> dict[str, Tier]:
+    """``scopes`` plus what they imply (``gpg:sign`` implies ``gpg:verify``, as in the seed).
+
+    Returns ``scopes`` itself when nothing is implied, so the common case costs no copy on the hot path.
+    """
+    missing = {
+        implied: scopes[holder]
+        for holder, implied in IMPLIED_SCOPES.items()
+        if holder in scopes and implied not in scopes
+    }
+    return {**scopes, **missing} if missing else scopes
