@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from mcp_server.cli.app import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Application, UserError
@@ -47,6 +48,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     config.add_argument("--transport", choices=["http", "stdio"], default="http")
     config.add_argument("--name", default="agent-auth", help="server name in the client config")
     config.add_argument("--url", help="daemon URL (default: stored credentials, AGENT_AUTH_URL, or the local daemon)")
+    config.add_argument(
+        "--write",
+        choices=["project", "user"],
+        help="merge the entry into <dir>/.mcp.json (project) or ~/.claude.json (user), showing a diff first",
+    )
+    config.add_argument("--project", type=Path, help="the project directory for --write project (default: here)")
+    config.add_argument("--yes", action="store_true", help="with --write: write without asking")
     config.set_defaults(handler=cmd_mcp_config)
 
     mcp = sub.add_parser(
@@ -243,6 +251,7 @@ def cmd_token_header(app: Application, args: argparse.Namespace) -> int:
 
 
 def cmd_mcp_config(app: Application, args: argparse.Namespace) -> int:
+    from mcp_server.cli import mcp_config
     from mcp_server.client.credentials import CredentialStore
 
     stored = None
@@ -251,19 +260,13 @@ def cmd_mcp_config(app: Application, args: argparse.Namespace) -> int:
     except Exception:  # a broken store must not stop printing a config
         stored = None
     url = (args.url or (stored.server_url if stored else None) or _default_url(app, None)).rstrip("/")
-    if args.transport == "http":
-        entry: dict[str, Any] = {
-            "type": "http",
-            "url": f"{url}/mcp",
-            "headersHelper": "agent-auth token header",
-            "timeout": 600000,
-        }
-    else:
-        entry = {"type": "stdio", "command": "agent-auth", "args": ["mcp"], "env": {"AGENT_AUTH_URL": url}}
+    entry = mcp_config.build_entry(args.transport, url)
+    if args.write:
+        return _write_mcp_config(app, args, entry)
     snippet = {"mcpServers": {args.name: entry}}
-    command = f"claude mcp add-json {args.name} '{json.dumps(entry)}'"
+    command = mcp_config.claude_command(args.name, entry)
     text = (
-        "Add to .mcp.json (project) or ~/.claude.json:\n"
+        "Add to .mcp.json (project) or ~/.claude.json (user), or use --write project|user:\n"
         + json.dumps(snippet, indent=2)
         + f"\n\nor run:\n  {command}\n"
         + (
@@ -273,6 +276,32 @@ def cmd_mcp_config(app: Application, args: argparse.Namespace) -> int:
         )
     )
     app.emit({"mcp_json": snippet, "claude_command": command}, text)
+    return 0
+
+
+def _write_mcp_config(app: Application, args: argparse.Namespace, entry: dict[str, Any]) -> int:
+    from mcp_server.cli import mcp_config
+
+    path = mcp_config.config_path(args.write, args.project)
+    before, after = mcp_config.merged(path, args.name, entry)
+    diff = mcp_config.unified_diff(path, before, after)
+    if not diff:
+        app.emit({"path": str(path), "changed": False}, f"{path} already holds this entry; nothing to do")
+        return 0
+    sys.stderr.write(diff if diff.endswith("\n") else diff + "\n")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(
+                f"not writing {path} without confirmation",
+                code="confirmation_needed",
+                exit_code=EXIT_USAGE,
+                hint="review the diff above, then re-run with --yes",
+            )
+        if not mcp_config.confirm(f"Write {path}? [y/N] "):
+            app.emit({"path": str(path), "changed": False}, "nothing written")
+            return EXIT_FAILED
+    mcp_config.write_atomically(path, after)
+    app.emit({"path": str(path), "changed": True}, f"wrote the '{args.name}' entry to {path}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import stat
 import subprocess
@@ -259,9 +260,10 @@ def test_mcp_config_for_http_uses_token_header_as_headers_helper(client_env: dic
     entry = json.loads(done.stdout)["mcp_json"]["mcpServers"]["agent-auth"]
     assert entry["type"] == "http"
     assert entry["url"] == "http://127.0.0.1:9555/mcp"
-    assert entry["headersHelper"] == "agent-auth token header"
-    command = json.loads(done.stdout)["claude_command"]
-    assert json.loads(command.split("'", 1)[1].rsplit("'", 1)[0]) == entry
+    program, *rest = shlex.split(entry["headersHelper"])
+    assert Path(program).is_absolute() and Path(program).name == "agent-auth" and rest == ["token", "header"]
+    command = shlex.split(json.loads(done.stdout)["claude_command"])
+    assert json.loads(command[-1]) == entry
 
 
 def test_mcp_config_for_stdio_launches_agent_auth_mcp(client_env: dict[str, str]) -> None:
@@ -270,7 +272,8 @@ def test_mcp_config_for_stdio_launches_agent_auth_mcp(client_env: dict[str, str]
     assert done.returncode == 0, done.stderr
     entry = json.loads(done.stdout)["mcp_json"]["mcpServers"]["agent-auth"]
     assert entry["type"] == "stdio"
-    assert (entry["command"], entry["args"]) == ("agent-auth", ["mcp"])
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).name == "agent-auth"
+    assert entry["args"] == ["mcp"]
     assert entry["env"]["AGENT_AUTH_URL"] == "http://127.0.0.1:9555"
 
 
@@ -280,4 +283,4 @@ def test_mcp_config_text_output_contains_a_valid_mcp_json_snippet(client_env: di
     assert done.returncode == 0, done.stderr
     start = done.stdout.index("{")
     snippet, _ = json.JSONDecoder().raw_decode(done.stdout[start:])
-    assert snippet["mcpServers"]["agent-auth"]["headersHelper"] == "agent-auth token header"
+    assert snippet["mcpServers"]["agent-auth"]["headersHelper"].endswith("agent-auth token header")
