@@ -282,12 +282,15 @@ def test_bridge_health_needs_no_token_and_metrics_need_their_scope(
     daemon: RunningDaemon, wire: Wire, bridge: str
 ) -> None:
     health = wire.request("GET", f"/{bridge}/health")
+    reader_probe = login(daemon, {"things:read": "allow"})
+    with_token = wire.request("GET", f"/{bridge}/health", bearer=reader_probe.access_token)  # as the original sends
     anonymous = wire.request("GET", f"/{bridge}/metrics")
     reader = login(daemon, {"things:read": "allow"})
     lacking = wire.request("GET", f"/{bridge}/metrics", bearer=reader.access_token)
     scraper = login(daemon, {f"{bridge}:metrics": "allow"})
     scraped = wire.request("GET", f"/{bridge}/metrics", bearer=scraper.access_token)
     assert (health.status, health.body) == (200, {"status": "ok"})
+    assert (with_token.status, with_token.body) == (200, {"status": "ok"})
     assert (anonymous.status, anonymous.error) == (401, "unauthorized")
     assert (lacking.status, lacking.error) == (403, "scope_denied")
     assert scraped.status == 200 and "agent_auth_" in scraped.body
