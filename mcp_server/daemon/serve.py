@@ -6,6 +6,7 @@ SIGTERM/SIGINT stop accepting connections and let in-flight requests finish with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -31,6 +32,7 @@ from mcp_server.daemon.home_lock import serving
 from mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
+_FORCE_EXIT_POLL_SECONDS = 0.1
 
 
 class _Server(uvicorn.Server):
@@ -44,7 +46,16 @@ class _Server(uvicorn.Server):
         # Before the drain: answer what would otherwise wait past the deadline (pending approvals).
         if self.on_shutdown is not None:
             self.on_shutdown()
-        await super().shutdown(sockets)
+        # uvicorn checks force_exit only between its drain steps; a step that hangs (the application's
+        # lifespan shutdown waiting on a client) would ignore a second signal. Watch for it here.
+        draining = asyncio.ensure_future(super().shutdown(sockets))
+        while not draining.done():
+            if self.force_exit:
+                draining.cancel()
+                break
+            await asyncio.wait({draining}, timeout=_FORCE_EXIT_POLL_SECONDS)
+        with contextlib.suppress(asyncio.CancelledError):
+            await draining
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -62,6 +73,9 @@ class _Server(uvicorn.Server):
         if self.should_exit:
             log.warning("second signal: exiting at once")
             self.force_exit = True
+            # Abandoning the lifespan makes starlette report its cancellation as a failed shutdown, with a
+            # CancelledError traceback: expected here, so not shown.
+            logging.getLogger("uvicorn.error").addFilter(_drop_cancellation_reports)
         else:
             log.warning("shutting down: finishing in-flight requests (send the signal again to exit at once)")
             self.should_exit = True
@@ -71,6 +85,14 @@ class ListenError(OSError):
     """The daemon cannot listen on its address (port in use, address not on this machine, no permission)."""
 
     code = "listen_failed"
+
+
+def _drop_cancellation_reports(record: logging.LogRecord) -> bool:
+    """After a forced exit, starlette reports the abandoned lifespan as a failed shutdown (a traceback)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, asyncio.CancelledError):
+        return False
+    return not record.getMessage().startswith("Traceback (most recent call last)")
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
