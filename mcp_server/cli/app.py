@@ -80,10 +80,19 @@ class Application:
             from auth.keys import select_key_store
 
             s = self.settings
-            key_store = select_key_store(s.key_store, s.key_file_path)
-            self._authority = open_authority(
-                StorePaths(s.database_path, s.audit_log_path), key_store, audit_fsync=s.audit_fsync
-            )
+            try:
+                key_store = select_key_store(s.key_store, s.key_file_path)
+                self._authority = open_authority(
+                    StorePaths(s.database_path, s.audit_log_path), key_store, audit_fsync=s.audit_fsync
+                )
+            except OSError as exc:  # e.g. a file where a directory should be, or no permission
+                where = exc.filename or s.data_dir
+                raise UserError(
+                    f"cannot use {where}: {exc.strerror or exc}",
+                    code="store_unusable",
+                    exit_code=EXIT_STORE,
+                    hint="agent-auth keeps its data in directories it can create and own; move what is in the way",
+                ) from None
         return self._authority
 
     def admin(self) -> TokenAdmin:

@@ -35,3 +35,29 @@ def test_a_missing_agent_auth_config_file_is_an_error_naming_it(tmp_path: Path) 
     with pytest.raises(SettingsError) as raised:
         load_settings(_env(tmp_path, AGENT_AUTH_CONFIG=str(missing)))
     assert str(missing) in str(raised.value)
+
+
+def test_a_file_where_the_data_directory_should_be_is_one_clear_error_with_exit_4(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cli_test_support import REPO_ROOT
+
+    home = tmp_path / "aa"
+    (home / "state").mkdir(parents=True)
+    (home / "data").write_text("not a directory")
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    env |= {"AGENT_AUTH_HOME": str(home), "AGENT_AUTH_KEY_STORE": "file"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_server.cli.main", "token", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(home / "data") in done.stderr
