@@ -24,8 +24,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     gpg = sub.add_parser(
         "gpg",
         help="GPG signing keys and their passphrases",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The signing keys the daemon may use and their stored passphrases. 'gpg keys' lists the "
+        "allowlist (setting gpg_allowed_keys, or AGENT_AUTH_GPG_ALLOWED_KEYS) against the secret keys in the "
+        "daemon's gpg home (gpg_home, else GNUPGHOME). 'gpg passphrase set|clear|list' manage the passphrases "
+        "the daemon gives gpg (in the OS keyring, or a 0600 file without one); a passphrase is typed without "
+        "echo and never printed.",
     )
     gsub = gpg.add_subparsers(dest="gpg_command", required=True, metavar="COMMAND")
     keys = gsub.add_parser(

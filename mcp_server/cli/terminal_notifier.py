@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     terminal = nsub.add_parser(
         "terminal",
         help="prompt for approvals on this terminal (the seed's reference notifier)",
-        description=__doc__,
+        description=(__doc__ or "").replace("``", "'"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     terminal.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -271,3 +271,13 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert excinfo.value.code == 0, command
         out = capsys.readouterr().out
         assert out.startswith(f"usage: agent-auth {' '.join(command)}".rstrip()), command
+
+
+def test_no_help_page_shows_raw_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help is for people: no reST (``code``, :class:) and no docstring-only jargon leaks into --help."""
+    for command in _all_commands():
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        for markup in ("``", ":class:", ":func:", ":meth:"):
+            assert markup not in out, (command, markup)
