@@ -56,6 +56,11 @@ class Settings:
     reissue_cooldown_seconds: float = 300.0
     audit_fsync: bool = False
     shutdown_grace_seconds: float = 10.0
+    max_connections: int = 1000
+    request_header_timeout_seconds: float = 10.0
+    request_body_timeout_seconds: float = 30.0
+    mcp_sessions_per_family: int = 32
+    mcp_session_idle_seconds: float = 900.0
     gpg_allowed_keys: tuple[str, ...] = ()
     gpg_home: Path | None = None
     gpg_binary: str = "gpg"
@@ -222,5 +227,11 @@ def _check(settings: Settings) -> None:
         raise SettingsError("approval_timeout_seconds and rate_limit_per_minute must be positive")
     if settings.reissue_cooldown_seconds < 0:
         raise SettingsError("reissue_cooldown_seconds must not be negative")
+    if min(settings.max_connections, settings.mcp_sessions_per_family) < 1:
+        raise SettingsError("max_connections and mcp_sessions_per_family must be at least 1")
+    if min(settings.request_header_timeout_seconds, settings.request_body_timeout_seconds) <= 0:
+        raise SettingsError("request_header_timeout_seconds and request_body_timeout_seconds must be positive")
+    if settings.mcp_session_idle_seconds <= 0:
+        raise SettingsError("mcp_session_idle_seconds must be positive")
     if settings.max_pending_approvals_per_family < 1:
         raise SettingsError("max_pending_approvals_per_family must be at least 1")

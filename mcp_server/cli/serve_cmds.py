@@ -42,7 +42,7 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
 
     from mcp_server.daemon.compose import serve_forever
     from mcp_server.daemon.home_lock import HomeBusyError
-    from mcp_server.daemon.serve import ListenError
+    from mcp_server.daemon.serve import EssentialTaskFailed, ListenError
 
     try:
         anyio.run(serve_forever, settings, _announce)
@@ -52,6 +52,10 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
         raise UserError(str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
     except ListenError as exc:
         raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+    except EssentialTaskFailed as exc:
+        raise UserError(
+            f"the daemon stopped: {exc}", code=exc.code, hint="a service manager restarts it; see the log above"
+        ) from None
     except OSError as exc:
         raise UserError(str(exc), code="store_unusable", exit_code=EXIT_STORE) from None
     return 0

@@ -8,6 +8,7 @@ approve anything. Protocol: JSON Lines, see docs/admin-api.md.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -35,6 +36,10 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.peercred import PeerCredentialsError, peer_uid, reader_for
 
 log = logging.getLogger(__name__)
+
+ACCEPT_BACKOFF_MIN_SECONDS = 0.05
+ACCEPT_BACKOFF_MAX_SECONDS = 1.0
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -98,14 +103,33 @@ class AdminServer:
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
+        ours = os.stat(self.path).st_ino
         self._loop_thread = threading.get_ident()
         task_status.started()
         try:
-            async with listener:
-                await listener.serve(self._handle)
+            async with listener, anyio.create_task_group() as tg:
+                await self._accept_forever(listener, tg)
         finally:
+            # Only ours: a second daemon that replaced the path (after ours died) keeps its socket.
             with contextlib.suppress(OSError):
-                self.path.unlink()
+                if os.stat(self.path).st_ino == ours:
+                    self.path.unlink()
+
+    async def _accept_forever(self, listener: Any, tg: anyio.abc.TaskGroup) -> None:
+        """Accept until cancelled; out of descriptors or memory, back off and try again — never give up."""
+        backoff = ACCEPT_BACKOFF_MIN_SECONDS
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno not in _RESOURCE_ERRNOS:
+                    raise
+                log.error("admin socket: cannot accept (%s); retrying in %.2f s", exc.strerror, backoff)
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, ACCEPT_BACKOFF_MAX_SECONDS)
+                continue
+            backoff = ACCEPT_BACKOFF_MIN_SECONDS
+            tg.start_soon(self._handle, stream)
 
     # --- connections ---------------------------------------------------------------------------
 

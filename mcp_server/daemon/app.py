@@ -29,6 +29,10 @@ MAINTENANCE_INTERVAL_SECONDS = 1.0
 PRUNE_INTERVAL_SECONDS = 600.0
 
 
+# Label values come from fixed sets so no request can mint a new time series (memory that never returns).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class TimingMiddleware:
     """Request duration by route template and status, without leaking raw paths into label values."""
 
@@ -55,7 +59,8 @@ class TimingMiddleware:
         finally:
             # The router records the matched route in the scope; its template is a bounded label.
             route = str(getattr(scope.get("route"), "path", "unmatched"))
-            key = (str(scope.get("method", "?")), route, str(status))
+            method = scope.get("method", "")
+            key = (method if method in KNOWN_METHODS else "other", route, str(status))
             child = self._children.get(key)
             if child is None:
                 child = self._children[key] = self.ctx.metrics.request_duration.labels(*key)

@@ -1,7 +1,13 @@
 """``agent-auth serve``: run the daemon until a signal, then drain and checkpoint.
 
 SIGTERM/SIGINT stop accepting connections and let in-flight requests finish within
-``shutdown_grace_seconds``; a second signal exits at once. The WAL is checkpointed on the way out.
+``shutdown_grace_seconds``; a second signal abandons the drain, and if the process has still not ended
+``HARD_EXIT_SECONDS`` later (thousands of sessions to tear down) it exits at once (the store and the audit
+log are crash-safe, as after ``kill -9``). The WAL is checkpointed on the way out.
+
+Never half-alive: if an essential task (the admin socket server, maintenance, the MCP session manager)
+dies while serving, the daemon stops and ``run`` raises :class:`EssentialTaskFailed`, so the command exits
+non-zero with the reason and a service manager restarts it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from auth.keys import select_key_store
 from mcp_server.daemon.admin_socket import AdminServer
 from mcp_server.daemon.app import build_app
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.guard import ConnectionLimits, connection_budget, protocol_kwargs, raise_nofile_limit
 from mcp_server.daemon.home_lock import serving
 from mcp_server.settings import Settings
 
@@ -35,12 +42,39 @@ log = logging.getLogger(__name__)
 _FORCE_EXIT_POLL_SECONDS = 0.1
 
 
+SECOND_SIGNAL_EXIT_CODE = 130
+HARD_EXIT_SECONDS = 2.0
+
+
+class EssentialTaskFailed(RuntimeError):
+    """A task the daemon cannot serve without stopped; the daemon exited instead of serving half."""
+
+    code = "essential_task_failed"
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server with our signal policy: first signal drains, second exits at once."""
 
-    def __init__(self, config: uvicorn.Config, *, on_shutdown: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_shutdown: Callable[[], None] | None = None,
+        hard_exit_seconds: float | None = None,
+    ) -> None:
         super().__init__(config)
         self.on_shutdown = on_shutdown
+        self.hard_exit_seconds = hard_exit_seconds
+        self.failure: str | None = None
+
+    async def on_tick(self, counter: int) -> bool:
+        # The app's lifespan holds the essential tasks; uvicorn only logs its death and serves on.
+        lifespan = getattr(self, "lifespan", None)
+        if self.failure is None and self.started and getattr(lifespan, "error_occurred", False):
+            self.failure = "an essential task of the daemon stopped (the error is logged above)"
+        if self.failure is not None:
+            return True
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Before the drain: answer what would otherwise wait past the deadline (pending approvals).
@@ -76,9 +110,21 @@ class _Server(uvicorn.Server):
             # Abandoning the lifespan makes starlette report its cancellation as a failed shutdown, with a
             # CancelledError traceback: expected here, so not shown.
             logging.getLogger("uvicorn.error").addFilter(_drop_cancellation_reports)
+            if self.hard_exit_seconds is not None:
+                # Ending thousands of sessions' tasks can still take long after the drain is abandoned; the
+                # person asked twice, so the process leaves within this bound whatever is left (the store
+                # and the audit log are crash-safe, as after kill -9).
+                timer = threading.Timer(self.hard_exit_seconds, _exit_now)
+                timer.daemon = True
+                timer.start()
         else:
             log.warning("shutting down: finishing in-flight requests (send the signal again to exit at once)")
             self.should_exit = True
+
+
+def _exit_now() -> None:
+    os.write(2, b"agent-auth: exited on the second signal\n")
+    os._exit(SECOND_SIGNAL_EXIT_CODE)
 
 
 class ListenError(OSError):
@@ -164,6 +210,19 @@ async def _run_locked(
     ctx.url = f"{scheme}://{shown_host}:{port}"
     extra: dict[str, Any] = customize(ctx) if customize else {}
     admin = AdminServer(ctx, settings.admin_socket_path)
+    nofile = raise_nofile_limit()
+    limits = ConnectionLimits(
+        max_connections=connection_budget(settings.max_connections, nofile),
+        header_timeout_seconds=settings.request_header_timeout_seconds,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
+    if limits.max_connections < settings.max_connections:
+        log.warning(
+            "the open-file limit (%d) allows %d HTTP connections, not %d; raise it (ulimit -n) for more",
+            nofile,
+            limits.max_connections,
+            settings.max_connections,
+        )
 
     def start_admin(tg: anyio.abc.TaskGroup) -> Any:
         return _AdminRunner(admin, tg)
@@ -181,8 +240,9 @@ async def _run_locked(
         timeout_graceful_shutdown=int(max(1, settings.shutdown_grace_seconds)),
         lifespan="on",
         server_header=False,
+        **protocol_kwargs(limits),
     )
-    server = _Server(config, on_shutdown=ctx.broker.close)
+    server = _Server(config, on_shutdown=ctx.broker.close, hard_exit_seconds=HARD_EXIT_SECONDS)
 
     async def announce() -> None:
         while not server.started:
@@ -211,6 +271,8 @@ async def _run_locked(
                 tg.start_soon(stop_when_asked, stop)
             await server.serve(sockets=[sock])
             tg.cancel_scope.cancel()
+        if server.failure is not None:
+            raise EssentialTaskFailed(server.failure)
     finally:
         with contextlib.suppress(OSError):
             settings.daemon_state_path.unlink()

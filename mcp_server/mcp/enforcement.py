@@ -27,15 +27,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.approvals import PendingApproval
 from auth.errors import AuditError, TokenError
-from auth.gate import Decision, Gate
+from auth.gate import Decision, Gate, Principal
 from auth.scopes import Tier
+from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
 from mcp_server.mcp.refusals import token_refused_error
 from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry
+from mcp_server.mcp.session_limits import SessionLimiter
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
+REFUSED_BODY_PEEK_BYTES = 16 * 1024
+TOO_MANY_SESSIONS_ERROR_CODE = -32005
 # JSON-RPC's server-error range; the stable code for callers is ``data.error == "insufficient_scope"``.
 INSUFFICIENT_SCOPE_ERROR_CODE = -32003
 
@@ -290,32 +294,50 @@ class GateMiddleware:
 class McpHttpGate:
     """ASGI wrapper for ``/mcp``: refuse out-of-scope ``tools/call`` with 403 before the SDK runs."""
 
-    def __init__(self, app: ASGIApp, gate: Gate, registry: ToolRegistry, resource_metadata_url: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        gate: Gate,
+        registry: ToolRegistry,
+        resource_metadata_url: str,
+        sessions: SessionLimiter | None = None,
+    ) -> None:
         self.app = app
         self.gate = gate
         self.registry = registry
         self.resource_metadata_url = resource_metadata_url
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_MCP_BODY_BYTES:
-                await _json(send, 413, {"error": "request_too_large"})
-                return
-            chunks.append(chunk)
-            more = bool(message.get("more_body", False))
-        body = b"".join(chunks)
-        refusal = self._refusal(scope, body)
+        headers = dict(scope.get("headers", []))
+        declared = _content_length(headers)
+        if declared is not None and declared > MAX_MCP_BODY_BYTES:
+            await _json(send, 413, {"error": "request_too_large"})  # at once: nothing is read
+            return
+        token = _bearer(headers)
+        if token is None:
+            await self.app(scope, receive, send)  # the SDK answers 401 from the headers alone
+            return
+        # Authenticate from the headers before reading any body: without a valid token nobody makes the
+        # daemon buffer megabytes. Only a small refused body is read, to answer with its request id.
+        try:
+            principal = self.gate.authenticate(token)
+        except TokenError as exc:
+            small = declared is not None and declared <= REFUSED_BODY_PEEK_BYTES
+            body = await _read_body(receive, REFUSED_BODY_PEEK_BYTES) if small else None
+            await self._unauthorized(exc.code, _request_id(body) if body else None)(send)
+            return
+        body = await _read_body(receive, MAX_MCP_BODY_BYTES)
+        if body is None:
+            await _json(send, 413, {"error": "request_too_large"})
+            return
+        if json_too_deep(body):
+            await _json(send, 400, _parse_error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+            return
+        refusal = self._refusal(principal, body)
         if refusal is not None:
             await refusal(send)
             return
@@ -328,21 +350,26 @@ class McpHttpGate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        if self.sessions is None or b"mcp-session-id" in headers:
+            await self.app(scope, replay, send)
+            return
+        family_id = principal.family_id
+        if not self.sessions.try_open(family_id):
+            await _json(send, 429, _too_many_sessions(self.sessions.per_family, _request_id(body)))
+            return
+        opened: list[str] = []
 
-    def _refusal(self, scope: Scope, body: bytes) -> Callable[[Send], Any] | None:
-        token = None
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, rest = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and rest.strip():
-                    token = rest.strip()
-        if token is None:
-            return None  # the SDK answers a missing token (401) and everything else
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and int(message["status"]) < 400:
+                opened.extend(v.decode("latin-1") for k, v in message.get("headers", []) if k == b"mcp-session-id")
+            await send(message)
+
         try:
-            principal = self.gate.authenticate(token)
-        except TokenError as exc:
-            return self._unauthorized(exc.code, _request_id(body))
+            await self.app(scope, replay, watch)
+        finally:
+            self.sessions.opened(family_id, opened[0] if opened else None)
+
+    def _refusal(self, principal: Principal, body: bytes) -> Callable[[Send], Any] | None:
         if b"tools/call" not in body:
             return None
         try:
@@ -417,8 +444,59 @@ class McpHttpGate:
         return respond
 
 
+def _bearer(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, rest = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
+
+
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    raw = headers.get(b"content-length")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return MAX_MCP_BODY_BYTES + 1  # unreadable: treat as too large
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _parse_error(message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}}
+
+
+def _too_many_sessions(limit: int, request_id: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "error": {
+            "code": TOO_MANY_SESSIONS_ERROR_CODE,
+            "message": f"This token already has {limit} open MCP sessions; close one (or let it expire) first.",
+            "data": {"error": "too_many_sessions", "limit": limit},
+        },
+    }
+
+
 def _request_id(body: bytes) -> Any:
-    """The id of a single JSON-RPC request, else None (a batch, a notification, not JSON)."""
+    """The id of a single JSON-RPC request, else None (a batch, a notification, not JSON, too deep)."""
+    if json_too_deep(body):
+        return None
     try:
         message = json.loads(body)
     except ValueError:

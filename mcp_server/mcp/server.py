@@ -22,6 +22,7 @@ from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource,
 from mcp_server.mcp.event_store import RETRY_INTERVAL_MS, BoundedEventStore, EventOwnership
 from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
+from mcp_server.mcp.session_limits import SessionLimiter
 from mcp_server.oauth.surface import authorization_server
 
 log = logging.getLogger(__name__)
@@ -177,12 +178,19 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
         host=host if host != "0.0.0.0" else "",  # noqa: S104
         event_store=BoundedEventStore(),
         retry_interval=RETRY_INTERVAL_MS,
+        session_idle_timeout=ctx.settings.mcp_session_idle_seconds,
+    )
+    # The SDK keeps no public view of its open sessions; its table is read only to prune ended ones.
+    sessions = SessionLimiter(
+        ctx.settings.mcp_sessions_per_family,
+        lambda: server.session_manager._server_instances,
     )
     gated = McpHttpGate(
         EventOwnership(sdk_app, ctx.gate),
         ctx.gate,
         registry,
         build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
+        sessions=sessions,
     )
     # The protected-resource metadata names the daemon as authorization server, so serve one.
     oauth = authorization_server(ctx, resource_url)
