@@ -21,6 +21,7 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource, bearer_from_request
 from mcp_server.mcp.event_store import RETRY_INTERVAL_MS, BoundedEventStore, EventOwnership
 from mcp_server.mcp.hygiene import ProtocolHygiene
+from mcp_server.mcp.list_changed import FamilyToolLists
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.mcp.session_limits import SessionLimiter
 from mcp_server.oauth.surface import authorization_server
@@ -108,8 +109,12 @@ def build_mcp_server(
     resource_url: str | None = None,
     token_source: TokenSource = bearer_from_request,
     version: str = "",
+    tool_lists: FamilyToolLists | None = None,
 ) -> tuple[MCPServer, GateMiddleware]:
-    """An MCPServer exposing every registered tool behind the gate."""
+    """An MCPServer exposing every registered tool behind the gate.
+
+    With ``tool_lists`` the server tells a family's live sessions when its tool list changes.
+    """
     from mcp_server.mcp.verifier import GateTokenVerifier
 
     middleware = GateMiddleware(gate, registry, token_source)
@@ -134,8 +139,9 @@ def build_mcp_server(
         "agent-auth",
         version=version,
         instructions=INSTRUCTIONS,
-        middleware=[hygiene, middleware],
+        middleware=[hygiene, *([tool_lists] if tool_lists else []), middleware],
         log_level="WARNING",
+        subscriptions=tool_lists,
         **kwargs,
     )
     prompts.append(server)
@@ -170,7 +176,10 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     registry = default_registry(ctx)
     ctx.known_scopes.update(registry.known_scopes())
     ctx.extras["tool_registry"] = registry
-    server, middleware = build_mcp_server(ctx.gate, registry, resource_url=resource_url, version=_version())
+    tool_lists = FamilyToolLists(ctx.gate, bearer_from_request)
+    server, middleware = build_mcp_server(
+        ctx.gate, registry, resource_url=resource_url, version=_version(), tool_lists=tool_lists
+    )
     middleware.on_call = lambda tool, outcome: ctx.metrics.mcp_tool_calls.labels(tool, outcome).inc()
     host = ctx.settings.host
     sdk_app = server.streamable_http_app(
@@ -200,7 +209,12 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
         *oauth["routes"],
     ]
     ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), f"MCP endpoint {resource_url}"]
-    return {"routes": routes, "lifespan_hooks": [lambda tg: server.session_manager.run(), *oauth["lifespan_hooks"]]}
+    hooks = [
+        lambda tg: server.session_manager.run(),
+        lambda tg: tool_lists.running(tg, ctx.authority.audit),
+        *oauth["lifespan_hooks"],
+    ]
+    return {"routes": routes, "lifespan_hooks": hooks}
 
 
 def _version() -> str:
