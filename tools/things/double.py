@@ -51,6 +51,7 @@ class SampleDatabaseThingsApp:
         self._tz = tz
         self.errors: list[str] = []
         self.commands: list[str] = []
+        self.shown: list[str] = []
 
     def __repr__(self) -> str:
         return f"SampleDatabaseThingsApp({self._path!s})"
@@ -65,7 +66,11 @@ class SampleDatabaseThingsApp:
                 elif command == "add-project":
                     self._add(conn, params, TYPE_PROJECT)
                 elif command == "update":
-                    self._update(conn, params)
+                    self._update(conn, params, TYPE_TODO)
+                elif command == "update-project":
+                    self._update(conn, params, TYPE_PROJECT)
+                elif command == "show":
+                    self.shown.append(params.get("id", ""))
                 else:
                     self.errors.append(f"unknown command {command!r}")
             except StandInRefusal as exc:
@@ -177,7 +182,7 @@ class SampleDatabaseThingsApp:
         ]
         insert_tasks(conn, children)
 
-    def _update(self, conn: sqlite3.Connection, params: dict[str, str]) -> None:
+    def _update(self, conn: sqlite3.Connection, params: dict[str, str], item_type: int) -> None:
         row = conn.execute(
             "SELECT uriSchemeAuthenticationToken FROM TMSettings WHERE uriSchemeAuthenticationToken != ''"
         ).fetchone()
@@ -185,10 +190,18 @@ class SampleDatabaseThingsApp:
             self.errors.append("update: auth token rejected")
             return
         task_id = params.get("id", "")
-        current = conn.execute("SELECT notes FROM TMTask WHERE uuid = ? AND type = 0", (task_id,)).fetchone()
+        current = conn.execute("SELECT notes FROM TMTask WHERE uuid = ? AND type = ?", (task_id, item_type)).fetchone()
         if current is None:
-            self.errors.append("update: no such to-do")
+            self.errors.append("update: no such item")
             return
+        if item_type == TYPE_PROJECT and (params.get("completed") == "true" or params.get("canceled") == "true"):
+            open_todos = conn.execute(
+                "SELECT COUNT(*) FROM TMTask t LEFT JOIN TMTask h ON h.uuid = t.heading"
+                " WHERE t.type = 0 AND t.status = 0 AND t.trashed = 0 AND (t.project = ? OR h.project = ?)",
+                (task_id, task_id),
+            ).fetchone()[0]
+            if open_todos:  # Things ignores completing or canceling a project with open to-dos
+                raise StandInRefusal("project still has open to-dos")
         stamp, today = self._now()
         fields: dict[str, Any] = {"userModificationDate": stamp}
         if "title" in params:
@@ -199,7 +212,12 @@ class SampleDatabaseThingsApp:
             fields.update(self._schedule(parse_when(params["when"]), today))
         if params.get("deadline"):
             fields["deadline"] = encode_packed_date(date.fromisoformat(params["deadline"]))
-        fields.update(self._destination(conn, params.get("list-id"), params.get("heading-id")))
+        if item_type == TYPE_PROJECT:
+            area = params.get("area-id")
+            if area and conn.execute("SELECT 1 FROM TMArea WHERE uuid = ?", (area,)).fetchone():
+                fields["area"] = area
+        else:
+            fields.update(self._destination(conn, params.get("list-id"), params.get("heading-id")))
         if params.get("completed") == "true":
             fields.update(status=STATUS_COMPLETED, stopDate=stamp)
         if params.get("canceled") == "true":

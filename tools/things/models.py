@@ -117,6 +117,25 @@ class Tag(_Model):
     parent: Ref | None
 
 
+class Heading(_Model):
+    """A heading inside a project, with the project and how many of its to-dos are open."""
+
+    id: str
+    type: Literal["heading"] = "heading"
+    title: str
+    project: Ref
+    open_todo_count: int
+
+
+class TagUsage(_Model):
+    """How much a tag is used: open to-dos and projects carrying it, and all of them (not trashed)."""
+
+    id: str
+    title: str
+    open_count: int
+    total_count: int
+
+
 ListItem = Annotated[Todo | Project, Field(discriminator="type")]
 """An item of a list view: a to-do or a project, told apart by ``type``."""
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from tools.things import validation
 from tools.things.database import database_error
+from tools.things.datefilter import NO_DATES, ORDERS, DateFilter, Order
 from tools.things.dates import decode_packed_date, decode_reminder_time, encode_packed_date, epoch_to_datetime
-from tools.things.errors import InvalidArgumentError, NotFoundError
+from tools.things.errors import NotFoundError
 from tools.things.ids import require_id
 from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, PROJECT_DEFERRED, ListFields, classify
 from tools.things.models import Area, ChecklistItem, ListId, ListItem, Page, Project, Ref, Status, Tag, Todo
@@ -58,6 +59,8 @@ class TodoFilter:
     tag: str | None = None
     status: Status | None = None
     query: str | None = None
+    dates: DateFilter = NO_DATES
+    order: Order | None = None
 
     @classmethod
     def parse(
@@ -69,6 +72,8 @@ class TodoFilter:
         tag: str | None = None,
         status: str | None = None,
         query: str | None = None,
+        dates: DateFilter | None = None,
+        order: Order | None = None,
     ) -> TodoFilter:
         return cls(
             list=validation.list_id(list),
@@ -77,6 +82,8 @@ class TodoFilter:
             tag=None if tag is None else validation.tag_name(tag),
             status=validation.status(status),
             query=validation.search_text(query),
+            dates=dates or NO_DATES,
+            order=order,
         )
 
 
@@ -148,6 +155,9 @@ class ThingsReader:
         if f.query is not None:
             clauses.append("(t.title LIKE :q ESCAPE '\\' OR t.notes LIKE :q ESCAPE '\\')")
             params["q"] = _like(f.query)
+        date_clauses, date_params = f.dates.sql(self._tz)
+        clauses += date_clauses
+        params.update(date_params)
         return " AND ".join(clauses), params
 
     def _require_exists(self, table: str, item_id: str, kind: str, item_type: int | None = None) -> None:
@@ -232,7 +242,7 @@ class ThingsReader:
     def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Any], int]:
         """One page and the total. Page 1 is a count and a LIMIT query; later pages slice a snapshot."""
         where, params = self._where(f, item_types)
-        order = LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
+        order = ORDERS[f.order] if f.order is not None else LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
         select = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order}"
         if self._snapshots is not None and offset > 0:
             key = (select, tuple(sorted(params.items())))
@@ -262,9 +272,7 @@ class ThingsReader:
         return Page[Todo](items=self._todos(rows), total=total, limit=lim, offset=off)
 
     def list_view(self, f: TodoFilter, *, limit: int | None = None, offset: int | None = None) -> Page[ListItem]:
-        """A built-in list as the app shows it: its to-dos and its projects, in the list's order."""
-        if f.list is None:
-            raise InvalidArgumentError("list", "a list view needs a list")
+        """To-dos and projects together (a built-in list as the app shows it, deadlines, recent items)."""
         lim, off = validation.page_limit(limit), validation.page_offset(offset)
         if f.project_id is not None:
             self._require_exists("TMTask", f.project_id, "project", TYPE_PROJECT)
@@ -400,6 +408,10 @@ class ThingsReader:
             for uuid, title, shortcut, parent_id, parent_title in rows
         ]
 
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query built from constants; every value bound (for ``tools.things.catalog``)."""
+        return self._rows(sql, params)
+
     # -- support for writes ---------------------------------------------------------------------
 
     def task_summary(self, task_id: str) -> tuple[int, int, bool, float | None] | None:
@@ -416,6 +428,14 @@ class ThingsReader:
 
     def task_ids_titled(self, title: str, item_type: int) -> set[str]:
         return {r[0] for r in self._rows("SELECT uuid FROM TMTask WHERE title = ? AND type = ?", (title, item_type))}
+
+    def item_title(self, item_id: str) -> str | None:
+        """The title of the to-do, project, heading, area or tag with this id, or ``None``."""
+        for table in ("TMTask", "TMArea", "TMTag"):
+            rows = self._rows(f"SELECT title FROM {table} WHERE uuid = ?", (item_id,))
+            if rows:
+                return _text(rows[0][0])
+        return None
 
     def area_exists(self, area_id: str) -> bool:
         return bool(self._rows("SELECT 1 FROM TMArea WHERE uuid = ?", (area_id,)))

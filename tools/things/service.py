@@ -11,18 +11,22 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from tools.things import catalog, project_writes
+from tools.things.datefilter import DateFilter
 from tools.things.dates import local_today
 from tools.things.errors import InvalidArgumentError, WriteUnavailableError
-from tools.things.models import Area, ListItem, Page, Project, Tag, Todo, WriteResult
+from tools.things.models import Area, Heading, ListItem, Page, Project, Tag, TagUsage, Todo, WriteResult
+from tools.things.project_writes import UpdateProject
 from tools.things.reader import ThingsReader, TodoFilter
 from tools.things.snapshot import ListSnapshots
 from tools.things.summaries import summarize
 from tools.things.writes import AddProject, AddTodo, ThingsWriter, UpdateTodo
 
 Connect = Callable[[], sqlite3.Connection]
+RECENT_DAYS = 7
 Clock = Callable[[], datetime]
 
 
@@ -120,11 +124,84 @@ class ThingsService:
         with self.reader() as r:
             return r.list_tags()
 
-    def search(self, query: str, limit: int | None = None, offset: int | None = None) -> Page[Todo]:
-        """To-dos of any status whose title or notes contain ``query`` (case-insensitive for ASCII)."""
+    def search(
+        self,
+        query: str,
+        limit: int | None = None,
+        offset: int | None = None,
+        *,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        modified_after: str | None = None,
+        completed_after: str | None = None,
+        completed_before: str | None = None,
+        deadline_before: str | None = None,
+    ) -> Page[Todo]:
+        """To-dos of any status whose title or notes contain ``query`` (case-insensitive for ASCII),
+        optionally within dates (``YYYY-MM-DD``, whole days in the configured time zone, both ends included)."""
         if query is None or not str(query).strip():
             raise InvalidArgumentError("query", "must not be empty")
-        return self.list_todos(query=query, limit=limit, offset=offset)
+        dates = DateFilter.parse(
+            created_after=created_after,
+            created_before=created_before,
+            modified_after=modified_after,
+            completed_after=completed_after,
+            completed_before=completed_before,
+            deadline_before=deadline_before,
+        )
+        f = TodoFilter.parse(query=query, dates=dates)
+        with self.reader() as r:
+            return r.list_todos(f, limit=limit, offset=offset)
+
+    def logbook(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        project_id: str | None = None,
+        area_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Page[ListItem]:
+        """Completed and canceled to-dos and projects, newest first, optionally within a period of days."""
+        dates = DateFilter.parse(completed_after=since, completed_before=until)
+        f = TodoFilter.parse(list="logbook", project_id=project_id, area_id=area_id, dates=dates)
+        with self.reader() as r:
+            return r.list_view(f, limit=limit, offset=offset)
+
+    def deadlines(
+        self, *, until: str | None = None, limit: int | None = None, offset: int | None = None
+    ) -> Page[ListItem]:
+        """Open to-dos and projects with a deadline (up to ``until`` if given), soonest first."""
+        dates = DateFilter.parse(deadline_before=until, with_deadline=True)
+        f = TodoFilter.parse(status="open", dates=dates, order="deadline")
+        with self.reader() as r:
+            return r.list_view(f, limit=limit, offset=offset)
+
+    def recent(
+        self,
+        *,
+        since: str | None = None,
+        changed: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Page[ListItem]:
+        """To-dos and projects created (or, with ``changed``, modified) on or after ``since`` (default: 7 days)."""
+        if not isinstance(changed, bool):
+            raise InvalidArgumentError("changed", "must be a boolean")
+        day = since or (local_today(self._clock(), self._tz) - timedelta(days=RECENT_DAYS)).isoformat()
+        dates = DateFilter.parse(modified_after=day) if changed else DateFilter.parse(created_after=day)
+        f = TodoFilter.parse(dates=dates, order="modified" if changed else "created")
+        with self.reader() as r:
+            return r.list_view(f, limit=limit, offset=offset)
+
+    def list_headings(self, project_id: str | None = None) -> list[Heading]:
+        with self.reader() as r:
+            return catalog.list_headings(r, project_id)
+
+    def tag_usage(self) -> list[TagUsage]:
+        with self.reader() as r:
+            return catalog.tag_usage(r)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -189,6 +266,7 @@ class ThingsService:
         heading_id: str | None = None,
         completed: bool = False,
         canceled: bool = False,
+        heading: str | None = None,
     ) -> WriteResult:
         request = UpdateTodo.parse(
             todo_id,
@@ -202,8 +280,40 @@ class ThingsService:
             heading_id=heading_id,
             completed=completed,
             canceled=canceled,
+            heading=heading,
         )
         return self._require_writer().update_todo(request, self.reader)
+
+    def update_project(
+        self,
+        project_id: str,
+        *,
+        title: str | None = None,
+        append_notes: str | None = None,
+        when: str | None = None,
+        deadline: str | None = None,
+        add_tags: Sequence[str] | None = None,
+        area_id: str | None = None,
+        completed: bool = False,
+        canceled: bool = False,
+    ) -> WriteResult:
+        request = UpdateProject.parse(
+            project_id,
+            title=title,
+            append_notes=append_notes,
+            when=when,
+            deadline=deadline,
+            add_tags=add_tags,
+            area_id=area_id,
+            completed=completed,
+            canceled=canceled,
+        )
+        return project_writes.update_project(self._require_writer(), request, self.reader)
+
+    def show(self, item_id: str) -> WriteResult:
+        """Ask Things to show an item (by id) or a built-in list (inbox, today, …); nothing changes."""
+        target = project_writes.parse_show_target(item_id)
+        return project_writes.show(self._require_writer(), target, self.reader)
 
     # -- approval prompts -----------------------------------------------------------------------
 

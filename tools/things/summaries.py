@@ -109,7 +109,10 @@ def describe_update_todo(request: UpdateTodo, names: Mapping[str, str] | None = 
     if request.add_tags:
         changes.append(f"add tags {_tags(request.add_tags)}")
     destination = request.heading_id or request.project_id or request.area_id
-    if destination is not None:
+    if request.heading is not None:
+        where = f" in {_names(names, request.project_id)}" if request.project_id else ""
+        changes.append(f"move under heading {quoted(request.heading)}{where}")
+    elif destination is not None:
         changes.append(f"move to {_names(names, destination)}")
     return f"Update to-do {_names(names, request.todo_id)}: {'; '.join(changes)}"
 
@@ -136,7 +139,25 @@ def _describe_read(tool: str, args: Mapping[str, Any], names: Mapping[str, str])
         return f"Read {tool[4:].replace('todo', 'to-do')} {_names(names, item) if item else '(no id)'}"
     if tool == "search":
         return f"Search to-dos for {quoted(_str(args, 'query') or '', 30)}"
-    simple = {"list_projects": "List projects", "list_areas": "List areas", "list_tags": "List tags"}
+    if tool == "logbook":
+        since, until = _str(args, "since"), _str(args, "until")
+        period = f" from {quoted(since, 12)}" if since else ""
+        period += f" until {quoted(until, 12)}" if until else ""
+        return f"Read the Logbook{period}"
+    if tool == "deadlines":
+        until = _str(args, "until")
+        return "List deadlines" + (f" until {quoted(until, 12)}" if until else "")
+    if tool == "recent":
+        return f"List recently {'changed' if args.get('changed') else 'created'} items"
+    if tool == "list_headings":
+        project = _str(args, "project_id")
+        return "List headings" + (f" of project {_names(names, project)}" if project else "")
+    simple = {
+        "list_projects": "List projects",
+        "list_areas": "List areas",
+        "list_tags": "List tags",
+        "tag_usage": "Count tag usage",
+    }
     return simple.get(tool)
 
 
@@ -163,6 +184,15 @@ def summarize(tool_name: str, args: Mapping[str, Any], names: Mapping[str, str] 
             fields = dict(args)
             todo_id = fields.pop("todo_id", fields.pop("id", None))
             return describe_update_todo(UpdateTodo.parse(todo_id, **fields), names)
+        if tool == "update_project":
+            from tools.things.project_writes import UpdateProject, describe_update_project
+
+            fields = dict(args)
+            project_id = fields.pop("project_id", fields.pop("id", None))
+            return describe_update_project(UpdateProject.parse(project_id, **fields), dict(names))
+        if tool == "show":
+            target = _str(args, "id") or ""
+            return f"Show {_names(names, target) if target in names else quoted(target, 40)} in Things"
         described = _describe_read(tool, args, names)
     except (ThingsError, TypeError) as exc:
         field = getattr(exc, "field", "arguments")

@@ -1,8 +1,9 @@
 """Things URL scheme (version 2): building ``things:///`` URLs and parsing them back.
 
-Only the commands we offer (``add``, ``add-project``, ``update``) and only the parameters each takes
-are accepted. Every value is percent-encoded with ``quote(value, safe='')``, so ``&``, ``=``, ``?``,
-``#``, ``/``, ``+`` and line breaks inside a value can never start a new parameter or end the URL.
+Only the commands we offer (``add``, ``add-project``, ``update``, ``update-project``, ``show``) and only
+the parameters each takes are accepted. Every value is percent-encoded with ``quote(value, safe='')``, so
+``&``, ``=``, ``?``, ``#``, ``/``, ``+`` and line breaks inside a value can never start a new parameter or
+end the URL.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from tools.things.errors import InvalidArgumentError
 
-Command = Literal["add", "add-project", "update"]
-COMMANDS: tuple[Command, ...] = ("add", "add-project", "update")
+Command = Literal["add", "add-project", "update", "update-project", "show"]
+COMMANDS: tuple[Command, ...] = ("add", "add-project", "update", "update-project", "show")
 SCHEME_PREFIX = "things:///"
 
 PARAMETERS: Mapping[Command, frozenset[str]] = {
@@ -38,6 +39,23 @@ PARAMETERS: Mapping[Command, frozenset[str]] = {
             "canceled",
         }
     ),
+    # Cultured Code's update-project also takes notes, prepend-notes, tags, area, reveal, duplicate and dates;
+    # we offer only what cannot lose data.
+    "update-project": frozenset(
+        {
+            "id",
+            "auth-token",
+            "title",
+            "append-notes",
+            "when",
+            "deadline",
+            "add-tags",
+            "area-id",
+            "completed",
+            "canceled",
+        }
+    ),
+    "show": frozenset({"id"}),
 }
 
 WhenKind = Literal["today", "tomorrow", "evening", "anytime", "someday", "date"]

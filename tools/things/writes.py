@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from tools.things import validation
+from tools.things.catalog import headings_titled
 from tools.things.errors import InvalidArgumentError, NotFoundError, WriteUnavailableError
 from tools.things.ids import require_id
 from tools.things.models import WriteResult
@@ -26,7 +27,7 @@ from tools.things.ratelimit import ItemRateLimiter
 from tools.things.reader import ThingsReader
 from tools.things.store import STATUS_OPEN, TYPE_PROJECT, TYPE_TODO
 from tools.things.summaries import describe_add_project, describe_add_todo, describe_update_todo
-from tools.things.urlscheme import When, build_url, parse_when
+from tools.things.urlscheme import Command, When, build_url, parse_when
 
 Readers = Callable[[], AbstractContextManager[ThingsReader]]
 
@@ -138,6 +139,7 @@ class UpdateTodo:
     heading_id: str | None
     completed: bool
     canceled: bool
+    heading: str | None = None  # a heading's title in the destination (or current) project
 
     @classmethod
     def parse(
@@ -154,6 +156,7 @@ class UpdateTodo:
         heading_id: object = None,
         completed: object = False,
         canceled: object = False,
+        heading: object = None,
     ) -> UpdateTodo:
         if not isinstance(completed, bool) or not isinstance(canceled, bool):
             raise InvalidArgumentError("completed", "completed and canceled must be booleans")
@@ -163,6 +166,8 @@ class UpdateTodo:
             raise InvalidArgumentError("area_id", "move to a project or an area, not both")
         if append_notes is not None and not str(append_notes):
             raise InvalidArgumentError("append_notes", "must not be empty")
+        if heading is not None and (heading_id is not None or area_id is not None):
+            raise InvalidArgumentError("heading", "give a heading by title or by id, in a project, not an area")
         request = cls(
             todo_id=require_id(todo_id, "id"),
             title=None if title is None else _title(title),
@@ -175,8 +180,10 @@ class UpdateTodo:
             heading_id=None if heading_id is None else require_id(heading_id, "heading_id"),
             completed=completed,
             canceled=canceled,
+            heading=None if heading is None else _title(heading, "heading"),
         )
         changes = (
+            request.heading,
             request.title,
             request.append_notes,
             request.when,
@@ -218,6 +225,23 @@ def _check_destination(
             raise InvalidArgumentError("heading_id", "a heading is inside a project; give heading_id without area_id")
         return owner
     return project_id or area_id
+
+
+def _heading_by_title(reader: ThingsReader, request: UpdateTodo) -> str:
+    """The id of the one live heading titled ``request.heading`` in the destination or the to-do's project."""
+    assert request.heading is not None
+    project_id = request.project_id
+    if project_id is None:
+        current = reader.get_todo(request.todo_id).project
+        if current is None:
+            raise InvalidArgumentError("heading", "the to-do is not in a project; give project_id too")
+        project_id = current.id
+    matches = headings_titled(reader, project_id, request.heading)
+    if not matches:
+        raise NotFoundError("heading", request.heading)
+    if len(matches) > 1:
+        raise InvalidArgumentError("heading", "several headings have this title; give heading_id instead")
+    return matches[0]
 
 
 def _common(when: When | None, deadline: date | None) -> list[tuple[str, str]]:
@@ -278,6 +302,25 @@ class ThingsWriter:
         if failure is not None:
             # Raised outside the handler so not even ``__context__`` keeps the URL (and its token).
             raise WriteUnavailableError(f"Could not hand the request to Things ({failure}).")
+
+    def send(self, command: Command, params: Sequence[tuple[str, str]], items: int = 1) -> None:
+        """Charge the rate limit and hand one URL to Things (the URL never appears in an error)."""
+        self._limiter.acquire(items)
+        self._open(build_url(command, params))
+
+    def confirm_modified(self, readers: Readers, task_id: str, modified_before: float | None) -> bool:
+        """Whether the task's ``userModificationDate`` moved within the read-back window."""
+        for attempt in range(self._attempts):
+            with readers() as reader:
+                now = reader.task_summary(task_id)
+            if now is not None and now[3] != modified_before:
+                return True
+            if attempt < len(self._intervals):
+                self._sleep(self._intervals[attempt])
+        return False
+
+    def submitted(self, item_id: str | None, summary: str) -> WriteResult:
+        return self._submitted(item_id, summary)
 
     def _confirm_new(self, readers: Readers, title: str, item_type: int, before: set[str]) -> str | None:
         for attempt in range(self._attempts):
@@ -343,6 +386,8 @@ class ThingsWriter:
             if (request.completed or request.canceled) and summary[1] != STATUS_OPEN:
                 raise InvalidArgumentError("id", "the to-do is already completed or canceled")
             _check_tags(reader, request.add_tags, "add_tags")
+            if request.heading is not None:
+                request = replace(request, heading_id=_heading_by_title(reader, request))
             destination = _check_destination(reader, request.project_id, request.area_id, request.heading_id)
             token = reader.read_auth_token()
         if token is None:
@@ -366,15 +411,8 @@ class ThingsWriter:
             params.append(("completed", "true"))
         if request.canceled:
             params.append(("canceled", "true"))
-        self._limiter.acquire(1)
-        self._open(build_url("update", params))
+        self.send("update", params)
         del params, token
-        modified_before = summary[3]
-        for attempt in range(self._attempts):
-            with readers() as reader:
-                now = reader.task_summary(request.todo_id)
-            if now is not None and now[3] != modified_before:
-                return WriteResult(status="confirmed", id=request.todo_id, summary=describe_update_todo(request))
-            if attempt < len(self._intervals):
-                self._sleep(self._intervals[attempt])
+        if self.confirm_modified(readers, request.todo_id, summary[3]):
+            return WriteResult(status="confirmed", id=request.todo_id, summary=describe_update_todo(request))
         return self._submitted(request.todo_id, describe_update_todo(request))
