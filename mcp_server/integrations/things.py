@@ -22,8 +22,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import bearer_token
+from mcp_server.integrations.things_extra import answer, extra_tool_specs, tool_error
 from mcp_server.mcp.registry import ToolSpec
 from tools.things import (
     Area,
@@ -193,15 +193,8 @@ class TagList(BaseModel):
     tags: list[Tag]
 
 
-def _answer(model: BaseModel, text: str) -> CallToolResult:
-    """The full model as structuredContent and a terse rendering as the text agents read."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
-    )
-
-
-def _tool_error(exc: ThingsError) -> ToolError:
-    return ToolError(f"{exc.code}: {exc}")
+_answer = answer
+_tool_error = tool_error
 
 
 ListName = Annotated[
@@ -220,6 +213,7 @@ When = Annotated[
 ]
 Deadline = Annotated[str | None, Field(description="Deadline date YYYY-MM-DD.")]
 Tags = Annotated[list[str] | None, Field(description="Existing tag titles to add (unknown tags are refused).")]
+Day = Annotated[str | None, Field(description="A date YYYY-MM-DD (whole days in the host's time zone).")]
 
 
 def tool_specs(service: ThingsService) -> list[ToolSpec]:
@@ -333,10 +327,29 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         query: Annotated[str, Field(min_length=1, description="Text to find in to-do titles and notes.")],
         limit: Limit = 50,
         offset: Offset = 0,
+        created_after: Day = None,
+        created_before: Day = None,
+        modified_after: Day = None,
+        completed_after: Day = None,
+        completed_before: Day = None,
+        deadline_before: Day = None,
     ) -> Annotated[CallToolResult, Page[Todo]]:
-        """Search to-dos of any status (open, completed, canceled) by title and notes text."""
+        """Search to-dos of any status (open, completed, canceled) by title and notes text.
+
+        Date filters take YYYY-MM-DD (whole days in the host's time zone; *_after and *_before include the day).
+        """
         try:
-            found = service.search(query, limit=limit, offset=offset)
+            found = service.search(
+                query,
+                limit=limit,
+                offset=offset,
+                created_after=created_after,
+                created_before=created_before,
+                modified_after=modified_after,
+                completed_after=completed_after,
+                completed_before=completed_before,
+                deadline_before=deadline_before,
+            )
             return _answer(found, render.page_text("Search results", found))
         except ThingsError as exc:
             raise _tool_error(exc) from None
@@ -403,6 +416,10 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         heading_id: Annotated[str | None, Field(description="Move it under this heading.")] = None,
         completed: Annotated[bool, Field(description="Mark it completed.")] = False,
         canceled: Annotated[bool, Field(description="Mark it canceled.")] = False,
+        heading: Annotated[
+            str | None,
+            Field(description="Move it under the heading with this title, in project_id or its current project."),
+        ] = None,
     ) -> Annotated[CallToolResult, WriteResult]:
         """Change a to-do: rename, append notes, reschedule, set a deadline, add tags, move, complete or cancel.
 
@@ -422,6 +439,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
                 heading_id=heading_id,
                 completed=completed,
                 canceled=canceled,
+                heading=heading,
             )
             return _answer(result, render.write_text(result))
         except ThingsError as exc:
@@ -463,6 +481,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         write(things_add_todo, "Add a Things to-do"),
         write(things_add_project, "Add a Things project"),
         write(things_update_todo, "Update a Things to-do", destructive=True),
+        *extra_tool_specs(service, read, write),
     ]
 
 

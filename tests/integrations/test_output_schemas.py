@@ -8,6 +8,7 @@ declared property occurred with a non-null value), so an undeclared shape anywhe
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
@@ -157,6 +158,15 @@ async def _calls(client: Client, sample: SampleDatabase, keys: GpgKeys) -> list[
         ),
         ("things_add_project", {"title": "Schema project", "todos": ["one"]}),
         ("things_update_todo", {"todo_id": sample.ids["Buy milk"], "append_notes": "more"}),
+        ("things_logbook", {"limit": 500}),
+        ("things_deadlines", {"limit": 500}),
+        ("things_recent", {"since": "2000-01-01", "limit": 500}),
+        ("things_recent", {"changed": True, "limit": 500}),
+        ("things_list_headings", {}),
+        ("things_get_area", {"area_id": sample.ids["area:Work"]}),
+        ("things_tag_usage", {}),
+        ("things_update_project", {"project_id": sample.ids["Launch website"], "append_notes": "more"}),
+        ("things_show", {"id": sample.ids["Buy milk"]}),
         ("gpg_list_keys", {}),
         ("gpg_sign", {"payload": payload, "key": keys.bob}),
         ("gpg_verify", {"signature": signature, "payload": payload}),
@@ -194,7 +204,15 @@ async def test_every_tool_result_validates_against_its_output_schema_and_fills_e
 
     assert not problems, "\n".join(problems[:20])
     assert set(seen) == set(schemas), "every tool is called"
-    never_filled = {name: sorted(property_paths(schemas[name] or {}) - seen[name]) for name in schemas}
+    # Tools that publish the same output schema (every list view, every write) share the coverage: a
+    # field that only some of their results can hold (a to-do's reminder in the Logbook) counts once.
+    shared: dict[str, set[str]] = defaultdict(set)
+    for name in schemas:
+        shared[json.dumps(schemas[name], sort_keys=True)] |= seen[name]
+    never_filled = {
+        name: sorted(property_paths(schemas[name] or {}) - shared[json.dumps(schemas[name], sort_keys=True)])
+        for name in schemas
+    }
     assert not {name: paths for name, paths in never_filled.items() if paths}, never_filled
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,12 @@ async def test_a_read_only_token_sees_no_write_tools(connect: Callable[..., Any]
         "things_list_areas",
         "things_list_tags",
         "things_search",
+        "things_logbook",
+        "things_deadlines",
+        "things_recent",
+        "things_list_headings",
+        "things_get_area",
+        "things_tag_usage",
     }
 
 
@@ -275,3 +282,52 @@ async def test_list_text_is_one_terse_line_per_item_with_its_id(
         assert item["id"] in line and ("PROJECT" in line) == (item["type"] == "project")
     assert len(text_of(result)) / len(page["items"]) <= 300
     assert all("notes" in item and "created" in item for item in page["items"])
+
+
+async def test_the_new_reads_over_mcp(connect: Callable[..., Any], sample: SampleDatabase) -> None:
+    """Logbook by period, deadlines, recent items, headings, an area and tag usage, each with terse text."""
+    async with connect(things_read="allow") as client:
+        week = await client.call_tool("things_logbook", {"since": str(TODAY - timedelta(days=6)), "until": str(TODAY)})
+        deadlines = await client.call_tool("things_deadlines", {})
+        recent = await client.call_tool("things_recent", {"changed": True, "limit": 5})
+        headings = await client.call_tool("things_list_headings", {"project_id": sample.ids["Write a novel"]})
+        area = await client.call_tool("things_get_area", {"area_id": sample.ids["area:Work"]})
+        usage = await client.call_tool("things_tag_usage", {})
+        bad = await client.call_tool("things_logbook", {"since": "last week"})
+    assert "File taxes" in [i["title"] for i in structured(week)["items"]]
+    assert text_of(week).startswith("Logbook: ")
+    dated = [i["deadline"] for i in structured(deadlines)["items"]]
+    assert dated == sorted(dated)
+    assert structured(recent)["items"]
+    assert [h["title"] for h in structured(headings)["headings"]] == ["Part one"]
+    assert structured(area)["title"] == "Work" and sample.ids["area:Work"] in text_of(area)
+    assert {t["title"] for t in structured(usage)["tags"]} >= {"money", "urgent"}
+    assert "invalid_argument" in error_text(bad)
+
+
+async def test_update_a_project_move_under_a_heading_by_title_and_show(
+    connect: Callable[..., Any], daemon_ctx: DaemonContext, sample: SampleDatabase
+) -> None:
+    """The new writes go through the approval prompt with a server-written summary and are read back."""
+    async with (
+        connect(things_read="allow", things_write="prompt") as client,
+        approver(daemon_ctx, approve=True) as shown,
+    ):
+        with anyio.fail_after(WAIT_SECONDS):
+            renamed = await client.call_tool(
+                "things_update_project", {"project_id": sample.ids["Write a novel"], "title": "Write two novels"}
+            )
+    async with connect(things_read="allow", things_write="allow") as client:
+        moved = await client.call_tool(
+            "things_update_todo", {"todo_id": sample.ids["Outline chapters"], "heading": "Part one"}
+        )
+        refused = await client.call_tool(
+            "things_update_project", {"project_id": sample.ids["Launch website"], "completed": True}
+        )
+        revealed = await client.call_tool("things_show", {"id": "today"})
+        todo = structured(await client.call_tool("things_get_todo", {"todo_id": sample.ids["Outline chapters"]}))
+    assert shown == [f"Update project {sample.ids['Write a novel']}: rename to 'Write two novels'"]
+    assert structured(renamed)["status"] == "confirmed" and text_of(renamed).startswith("Confirmed: ")
+    assert structured(moved)["status"] == "confirmed" and todo["heading"]["title"] == "Part one"
+    assert "invalid_argument" in error_text(refused)
+    assert structured(revealed)["status"] == "submitted"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 
-from tools.things.models import Area, ChecklistItem, Page, Project, Tag, Todo, WriteResult
+from tools.things.models import Area, ChecklistItem, Heading, Page, Project, Tag, TagUsage, Todo, WriteResult
 
 _TITLE_CHARS = 120
 _NOTES_CHARS = 60
@@ -166,3 +166,17 @@ def write_text(result: WriteResult) -> str:
         "Confirmed" if result.status == "confirmed" else "Submitted (not yet visible in Things; check before retrying)"
     )
     return f"{head}: {clean(result.summary, 300)}" + (f" (id {result.id})" if result.id else "")
+
+
+def headings_text(headings: Sequence[Heading]) -> str:
+    lines = [
+        f"- {clean(h.title, _TITLE_CHARS)} (id {h.id}) in project {clean(h.project.title, 60)} (id {h.project.id});"
+        f" {h.open_todo_count} open to-dos"
+        for h in headings
+    ]
+    return "\n".join([f"Headings: {len(headings)}", *lines])
+
+
+def tag_usage_text(usage: Sequence[TagUsage]) -> str:
+    lines = [f"- {clean(u.title, 60)} (id {u.id}): {u.open_count} open, {u.total_count} in all" for u in usage]
+    return "\n".join([f"Tags by use: {len(usage)}", *lines])
