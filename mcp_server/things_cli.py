@@ -214,6 +214,16 @@ def _note_truncation(body: dict[str, Any], key: str) -> None:
 # --- commands ----------------------------------------------------------------------------------
 
 
+_DATE_OPTIONS = {
+    "created_after": "only to-dos created on or after this day",
+    "created_before": "only to-dos created on or before this day",
+    "modified_after": "only to-dos changed on or after this day",
+    "completed_after": "only to-dos completed or canceled on or after this day (the Logbook over a period)",
+    "completed_before": "only to-dos completed or canceled on or before this day",
+    "deadline_before": "only to-dos with a deadline on or before this day",
+}
+
+
 def _page_params(args: argparse.Namespace, keys: Sequence[str]) -> dict[str, str]:
     names = {"query": "q"}
     params = {names.get(k, k): str(getattr(args, k)) for k in keys if getattr(args, k, None) is not None}
@@ -221,7 +231,9 @@ def _page_params(args: argparse.Namespace, keys: Sequence[str]) -> dict[str, str
 
 
 def todos_list(client: BridgeClient, args: argparse.Namespace) -> None:
-    params = _page_params(args, ("list", "project", "area", "tag", "status", "query", "limit", "offset"))
+    params = _page_params(
+        args, ("list", "project", "area", "tag", "status", "query", "limit", "offset", *_DATE_OPTIONS)
+    )
     body = client.get(f"{PREFIX}/todos", params)
     if args.json:
         _print_json(body)
@@ -239,7 +251,8 @@ def todos_show(client: BridgeClient, args: argparse.Namespace) -> None:
 
 
 def projects_list(client: BridgeClient, args: argparse.Namespace) -> None:
-    body = client.get(f"{PREFIX}/projects", _page_params(args, ("area", "tag", "status", "query", "limit", "offset")))
+    keys = ("list", "area", "tag", "status", "query", "limit", "offset")
+    body = client.get(f"{PREFIX}/projects", _page_params(args, keys))
     if args.json:
         _print_json(body)
         return
@@ -309,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     todos_list_parser.add_argument("--area", metavar="ID", help="only to-dos in this area")
     todos_list_parser.add_argument("--tag", metavar="NAME", help="only to-dos with this tag")
     todos_list_parser.add_argument("--status", choices=("open", "completed", "canceled"), help="only this status")
+    for option in _DATE_OPTIONS:
+        flag = "--" + option.replace("_", "-")
+        todos_list_parser.add_argument(flag, dest=option, metavar="YYYY-MM-DD", help=_DATE_OPTIONS[option])
     _paging(todos_list_parser, "to-dos")
     _leaf(todos, "show", todos_show, "Show one to-do by id.").add_argument("id")
 
@@ -316,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", metavar="{list,show}"
     )
     projects_list_parser = _leaf(projects, "list", projects_list, "List projects.")
+    projects_list_parser.add_argument(
+        "--list", metavar="LIST", help="only projects the app shows in this list (today, someday, trash, ...)"
+    )
     projects_list_parser.add_argument("--area", metavar="ID", help="only projects in this area")
     projects_list_parser.add_argument("--tag", metavar="NAME", help="only projects with this tag")
     projects_list_parser.add_argument("--status", choices=("open", "completed", "canceled"), help="only this status")

@@ -115,3 +115,16 @@ def test_no_credentials_at_all_exits_2_and_says_how_to_log_in(
 
 def test_control_characters_in_task_text_never_reach_the_terminal() -> None:
     assert things_cli._clean("evil\x1b[2Jtitle\r\n", 40) == "evil [2Jtitle  "
+
+
+def test_logbook_over_a_period_and_projects_by_list(things_daemon: ThingsDaemon) -> None:
+    env = {"AGENT_AUTH_URL": things_daemon.url, "AGENT_AUTH_TOKEN": things_daemon.token(things_read="allow")}
+    everything = json.loads(run_cli(["todos", "list", "--list", "logbook", "--json"], env).stdout)
+    done = run_cli(["todos", "list", "--list", "logbook", "--completed-after", "2000-01-01", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] == everything["total"]
+    later = run_cli(["todos", "list", "--list", "logbook", "--completed-after", "2999-01-01", "--json"], env)
+    assert json.loads(later.stdout)["total"] == 0
+    someday = run_cli(["projects", "list", "--list", "someday", "--json"], env)
+    assert someday.returncode == 0, someday.stderr
+    assert "Write a novel" in [p["name"] for p in json.loads(someday.stdout)["projects"]]

@@ -105,3 +105,14 @@ def test_list_projects_is_open_ones_by_default_and_takes_a_list(service: ThingsS
     status, body = bridge.handle_get(service, "/things-bridge/v1/projects", {"list": ["TMSomedayListSource"]})
     assert status == 200 and "Write a novel" in [p["name"] for p in body["projects"]]
     assert "Launch website" not in [p["name"] for p in body["projects"]]
+
+
+def test_list_todos_takes_date_filters(service: ThingsService) -> None:
+    status, body = bridge.handle_get(
+        service, "/things-bridge/v1/todos", {"list": ["logbook"], "completed_after": [str(TODAY)]}
+    )
+    assert status == 200 and "File taxes" in [t["name"] for t in body["todos"]]
+    _, everything = bridge.handle_get(service, "/things-bridge/v1/todos", {"list": ["logbook"]})
+    assert body["total"] < everything["total"]
+    status, body = bridge.handle_get(service, "/things-bridge/v1/todos", {"completed_after": ["yesterday"]})
+    assert status == 400 and body == {"error": "invalid_argument", "field": "completed_after"}

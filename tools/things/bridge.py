@@ -9,9 +9,11 @@ them) or a path id, and returns ``(http_status, json_body)`` in the seed's shape
 ``things_database_locked`` 503 while another program holds the database locked (the seed said
 ``things_permission_denied``, which sent people to Full Disk Access settings for a passing lock).
 
-Additions over the seed, all backwards compatible: ``limit``/``offset``/``q`` query parameters and
-``total``/``limit``/``offset`` keys in list bodies. Lists default to the largest page (500) so a
-seed client still gets everything a typical Things library holds; ``total`` shows when it did not.
+Additions over the seed, all backwards compatible: ``limit``/``offset``/``q`` and date-filter query
+parameters on ``/todos``, a ``list`` filter on ``/projects`` (which lists open projects unless a
+status or a list is given), and ``total``/``limit``/``offset`` keys in list bodies. Lists default to
+the largest page (500) so a seed client still gets everything a typical Things library holds;
+``total`` shows when it did not.
 The gate (authentication, scopes, audit) wraps these handlers; nothing here authorises anything.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tools.things.datefilter import DATE_PARAMETERS
 from tools.things.errors import (
     DatabaseLockedError,
     DatabaseUnreadableError,
@@ -122,7 +125,9 @@ def _guard(call: Callable[[], Response]) -> Response:
 
 
 def list_todos(service: ThingsService, params: Params) -> Response:
-    """``GET /things-bridge/v1/todos?list=&project=&area=&tag=&status=&q=&limit=&offset=``."""
+    """``GET /things-bridge/v1/todos?list=&project=&area=&tag=&status=&q=&limit=&offset=`` plus the date filters
+    ``created_after``, ``created_before``, ``modified_after``, ``completed_after``, ``completed_before`` and
+    ``deadline_before`` (``YYYY-MM-DD``)."""
 
     def run() -> Response:
         limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
@@ -135,6 +140,7 @@ def list_todos(service: ThingsService, params: Params) -> Response:
             query=_first(params, "q"),
             limit=limit,
             offset=offset,
+            dates={key: value for key in DATE_PARAMETERS if (value := _first(params, key)) is not None},
         )
         body = {"todos": [todo_json(t) for t in page.items], "total": page.total}
         return 200, {**body, "limit": page.limit, "offset": page.offset}

@@ -8,6 +8,7 @@ packed dates. SQL is built from constants; values are bound.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
@@ -23,6 +24,15 @@ ORDERS: dict[Order, str] = {
     "modified": "t.userModificationDate DESC, t.uuid",
     "completed": "t.stopDate DESC, t.uuid",
 }
+
+DATE_PARAMETERS = (
+    "created_after",
+    "created_before",
+    "modified_after",
+    "completed_after",
+    "completed_before",
+    "deadline_before",
+)
 
 # (field name, column, kind): kind "after" is an inclusive lower bound, "before" an inclusive upper day.
 _TIMESTAMP_FIELDS = (
@@ -80,6 +90,21 @@ class DateFilter:
             if a is not None and b is not None and a > b:
                 raise InvalidArgumentError(high, f"must not be before {low}")
         return parsed
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> DateFilter:
+        """From query parameters named as in ``DATE_PARAMETERS``; any other name is refused."""
+        unknown = sorted(set(values) - set(DATE_PARAMETERS))
+        if unknown:
+            raise InvalidArgumentError(unknown[0], "is not a date filter")
+        return cls.parse(
+            created_after=values.get("created_after"),
+            created_before=values.get("created_before"),
+            modified_after=values.get("modified_after"),
+            completed_after=values.get("completed_after"),
+            completed_before=values.get("completed_before"),
+            deadline_before=values.get("deadline_before"),
+        )
 
     def sql(self, tz: tzinfo) -> tuple[list[str], dict[str, Any]]:
         """``(clauses, params)`` over ``TMTask t``; names are prefixed ``d_`` to stay clear of other filters."""

@@ -67,8 +67,18 @@ class ThingsService:
         query: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        dates: Mapping[str, str] | None = None,
     ) -> Page[Todo]:
-        f = TodoFilter.parse(list=list, project_id=project_id, area_id=area_id, tag=tag, status=status, query=query)
+        """To-dos, filtered; ``dates`` maps date-filter names (``completed_after``…) to ``YYYY-MM-DD``."""
+        f = TodoFilter.parse(
+            list=list,
+            project_id=project_id,
+            area_id=area_id,
+            tag=tag,
+            status=status,
+            query=query,
+            dates=DateFilter.from_mapping(dates or {}),
+        )
         with self.reader() as r:
             return r.list_todos(f, limit=limit, offset=offset)
 
