@@ -30,11 +30,14 @@ EXTERNAL = [
     ),
     ("bench_things_reader.py", "things", "Things reader through ThingsService (10 000 to-dos)", "reported"),
     ("bench_gpg.py", "gpg", "git commit -S through agent-auth-gpg vs plain gpg", "≤ +50 ms per commit"),
+    ("bench_things_text.py", "things", "Characters per item in Things list tools' text", "≤ 300 per to-do"),
+    ("bench_things_vs_thingspy.py", "things", "Things reader vs things.py (10 000 to-dos)", "see rows"),
 ]
 QUICK_FLAGS = {
     "bench_things_mcp.py": ("--repeat", "--cli-repeat"),
     "bench_things_reader.py": ("--repeat",),
     "bench_gpg.py": ("--rounds",),
+    "bench_things_vs_thingspy.py": ("--repeat",),
 }
 QUICK_VALUE = "5"
 _THINGS_MCP = re.compile(
