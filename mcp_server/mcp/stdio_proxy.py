@@ -12,16 +12,27 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx2
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel.server import Server
+from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.stdio import stdio_server
-from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
+from mcp.shared.message import SessionMessage
+from mcp.types import (
+    CallToolRequestParams,
+    CallToolResult,
+    JSONRPCNotification,
+    ListToolsResult,
+    PaginatedRequestParams,
+    TextContent,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_server.mcp.refusals import TOKEN_REFUSED_ERROR_CODE
 
@@ -34,8 +45,21 @@ def _error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
-def build_proxy(upstream: Client, *, version: str = "") -> Server[Any]:
+@dataclass
+class ClientEra:
+    """Whether the stdio client speaks a handshake-era version (then it takes list_changed on the wire)."""
+
+    handshake: bool = False
+
+    def saw(self, ctx: ServerRequestContext[Any]) -> None:
+        self.handshake = ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS
+
+
+def build_proxy(upstream: Client, *, version: str = "", era: ClientEra | None = None) -> Server[Any]:
+    seen = era if era is not None else ClientEra()
+
     async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+        seen.saw(ctx)
         return await upstream.list_tools(cursor=params.cursor if params else None)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
@@ -115,6 +139,18 @@ def _token_refusal(group: BaseExceptionGroup[MCPError]) -> MCPError | None:
     return None
 
 
+async def relay_tools_list_changed(upstream: Client, write_stream: Any, era: ClientEra) -> None:
+    """The daemon's tools/list_changed (on a 2026 listen stream) to a handshake-era stdio client."""
+    try:
+        async with upstream.listen(tools_list_changed=True) as subscription:
+            async for _event in subscription:
+                if era.handshake:
+                    notification = JSONRPCNotification(jsonrpc="2.0", method="notifications/tools/list_changed")
+                    await write_stream.send(SessionMessage(notification))
+    except (ListenNotSupportedError, SubscriptionLost, MCPError, httpx2.TransportError) as exc:
+        log.debug("no tools/list_changed relay: %s", type(exc).__name__)
+
+
 async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> int:
     refused: MCPError | None = None
     async with contextlib.AsyncExitStack() as stack:
@@ -125,9 +161,13 @@ async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str |
             if refused is None:
                 raise
         if refused is None:
-            server = build_proxy(upstream, version=_version())
-            async with stdio_server() as (read_stream, write_stream):
-                await server.run(read_stream, write_stream, server.create_initialization_options())
+            era = ClientEra()
+            server = build_proxy(upstream, version=_version(), era=era)
+            options = server.create_initialization_options(NotificationOptions(tools_changed=True))
+            async with stdio_server() as (read_stream, write_stream), anyio.create_task_group() as tg:
+                tg.start_soon(relay_tools_list_changed, upstream, write_stream, era)
+                await server.run(read_stream, write_stream, options)
+                tg.cancel_scope.cancel()
             return 0
     assert refused is not None
     sys.stderr.write(f"agent-auth mcp: {refused.error.message}\n")

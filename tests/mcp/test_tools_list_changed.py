@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,6 +23,7 @@ from auth.scopes import Tier
 from mcp_server.admin_ops import SocketAdmin
 from mcp_server.mcp.list_changed import FamilyToolLists
 from tests.mcp.mcp_test_support import FAMILY_SCOPES, WRITE_SCOPE
+from tests.mcp.test_stdio_proxy import proxy
 from tests.support.daemon import RunningDaemon
 
 pytestmark = pytest.mark.anyio
@@ -72,6 +74,27 @@ async def test_a_2026_client_hears_it_on_its_listen_stream(daemon: RunningDaemon
                 await deny_writes(daemon, family.family_id)
                 async for _event in subscription:
                     break
+            after = {tool.name for tool in (await client.list_tools()).tools}
+
+    assert "write_note" in before
+    assert "write_note" not in after
+
+
+async def test_the_stdio_proxy_relays_it_to_a_handshake_era_client(daemon: RunningDaemon, tmp_path: Path) -> None:
+    family = daemon.create_family(FAMILY_SCOPES)
+    changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ToolListChangedNotification):
+            changed.set()
+
+    with anyio.fail_after(WAIT_SECONDS):
+        params = proxy(tmp_path, daemon.url, family.access_token)
+        async with Client(params, mode="legacy", message_handler=on_message) as client:
+            assert client.server_capabilities.tools is not None and client.server_capabilities.tools.list_changed
+            before = {tool.name for tool in (await client.list_tools()).tools}
+            await deny_writes(daemon, family.family_id)
+            await changed.wait()
             after = {tool.name for tool in (await client.list_tools()).tools}
 
     assert "write_note" in before
