@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
+import stat
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import SocketStream
+from anyio.abc import SocketAttribute, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from auth.admin_errors import AdminError, DaemonUnavailableError
@@ -27,10 +30,41 @@ __all__ = [
     "AdminError",
     "DaemonUnavailableError",
     "call_once",
+    "check_peer_owner",
+    "check_socket_owner",
     "daemon_running",
 ]
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+def check_socket_owner(path: Path) -> None:
+    """Refuse an admin socket that another user could have put there: the socket and its directory must
+    belong to this uid and the directory must be private (0700). A shared ``XDG_RUNTIME_DIR`` would
+    otherwise let another user pose as the daemon and collect approvals and new tokens."""
+    info = os.lstat(path)  # FileNotFoundError: the daemon is not running
+    parent = os.stat(path.parent)
+    uid = os.getuid()
+    if not stat.S_ISSOCK(info.st_mode) or info.st_uid != uid:
+        raise AdminError(
+            "admin_socket_untrusted", f"{path} is not a socket owned by you (uid {uid}); refusing to talk to it"
+        )
+    if parent.st_uid != uid or stat.S_IMODE(parent.st_mode) & 0o077:
+        raise AdminError(
+            "admin_socket_untrusted",
+            f"the directory of {path} is not private to you (want owner uid {uid}, mode 0700); refusing to use it",
+        )
+
+
+def check_peer_owner(sock: socket.socket, path: Path) -> None:
+    """Where the platform tells (Linux), the process listening must run as this uid too."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return
+    creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, peer_uid, _gid = struct.unpack("3i", creds)
+    if peer_uid != os.getuid():
+        raise AdminError("admin_socket_untrusted", f"the process serving {path} runs as uid {peer_uid}, not you")
 
 
 def daemon_running(path: Path) -> bool:
@@ -61,9 +95,15 @@ class AdminConnection:
     @classmethod
     async def connect(cls, path: Path) -> AdminConnection:
         try:
+            check_socket_owner(path)
             stream = await anyio.connect_unix(str(path))
         except (OSError, FileNotFoundError) as exc:
             raise DaemonUnavailableError(path, exc.strerror or str(exc)) from None
+        try:
+            check_peer_owner(stream.extra(SocketAttribute.raw_socket), path)
+        except AdminError:
+            await stream.aclose()
+            raise
         return cls(stream)
 
     async def _read_message(self) -> dict[str, Any]:
