@@ -124,11 +124,35 @@ def routes(ctx: DaemonContext) -> list[Route]:
         token = bearer_token(request)
         if token is None:
             return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+        live = _cached_status(token)
+        if live is not None:
+            return JSONResponse(status_body(live))
         try:
             body = await anyio.to_thread.run_sync(lambda: ctx.authority.token_status(token))
         except TokenError as exc:
             return error_response(401, exc.code)
         return JSONResponse(status_body(body))
+
+    def _cached_status(token: str) -> dict[str, Any] | None:
+        """A live access token answered from the gate's cache, on the event loop (``agent-auth token header``
+        asks on every MCP connection). Anything else — refresh tokens, revoked, expired, unknown — takes the
+        store path, which gives the full answer."""
+        try:
+            principal = ctx.gate.authenticate(token)
+        except TokenError:
+            return None
+        family = ctx.gate.cache.family(principal.family_id)
+        if family is None:
+            return None
+        return {
+            "token_id": principal.token_id,
+            "family_id": principal.family_id,
+            "type": "access",
+            "scopes": {k: v.value for k, v in sorted(family.scopes.items())},
+            "revoked": False,
+            "expires_at": principal.expires_at,
+            "expires_in": max(0, int(principal.expires_at - ctx.authority.clock())),
+        }
 
     async def _scoped(request: Request, scope: str) -> Response | None:
         token = bearer_token(request)
