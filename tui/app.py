@@ -125,8 +125,19 @@ class AgentAuthApp(App[None]):
             hub.approval_decided(data)
         elif kind == "audit":
             hub.audit_entry.publish(data)
+            if str(data.get("event", "")).startswith("oauth.consent"):
+                self.run_worker(self.reload_consents(data.get("event") == "oauth.consent_requested"), group="consents")
             if str(data.get("event", "")).startswith("token.") or data.get("event") == "decision":
                 self._families_stale = True
+
+    async def reload_consents(self, new: bool) -> None:
+        try:
+            await self.hub.reload_consents()
+        except AdminError:
+            return
+        if new and self.current_mode != "approvals":
+            self.hub.unseen_approvals += 1
+            self.ring()
 
     async def poll_status(self) -> None:
         if not self.hub.connected:

@@ -12,6 +12,7 @@ from typing import Any
 from textual.dom import DOMNode
 from textual.signal import Signal
 
+from auth.admin_errors import AdminError
 from tui.approvals_book import ApprovalBook
 from tui.backend import AdminBackend
 
@@ -28,11 +29,13 @@ class Hub:
         self.status: dict[str, Any] | None = None
         self.connected: bool | None = None  # None until the first attempt finishes
         self.unseen_approvals = 0
+        self.consents: list[dict[str, Any]] = []  # OAuth sign-ins waiting for the person (consent.list)
         self.approvals_changed: Signal[None] = Signal(owner, "approvals_changed")
         self.families_changed: Signal[None] = Signal(owner, "families_changed")
         self.status_changed: Signal[None] = Signal(owner, "status_changed")
         self.audit_entry: Signal[dict[str, Any]] = Signal(owner, "audit_entry")
         self.connection_changed: Signal[bool] = Signal(owner, "connection_changed")
+        self.consents_changed: Signal[None] = Signal(owner, "consents_changed")
 
     # --- derived ------------------------------------------------------------------------------
 
@@ -89,10 +92,21 @@ class Hub:
     async def reload_known_scopes(self) -> None:
         self.known_scopes = list(await self.backend.call("scopes.known"))
 
+    async def reload_consents(self) -> None:
+        try:
+            listing = await self.backend.call("consent.list")
+        except AdminError as exc:
+            if exc.code != "unknown_method":  # a daemon without the authorization server has none
+                raise
+            listing = {"pending": []}
+        self.consents = list(listing.get("pending") or [])
+        self.consents_changed.publish(None)
+
     async def load_after_connect(self, pending: list[dict[str, Any]]) -> None:
         listing = await self.backend.call("approvals.list")
         self.book.reset(pending, list(listing.get("history") or []))
         await self.reload_status()
         await self.reload_known_scopes()
+        await self.reload_consents()
         await self.reload_families()
         self.approvals_changed.publish(None)

@@ -12,6 +12,7 @@ from auth.errors import AuthError
 from mcp_server.cli import (
     audit_cmds,
     client_cmds,
+    consent_cmds,
     demo_cmds,
     doctor_cmds,
     gpg_cmds,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token_cmds.register(sub, common)
+    consent_cmds.register(sub, common)
     audit_cmds.register(sub, common)
     serve_cmds.register(sub, common)
     client_cmds.register(sub, common)
@@ -109,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
     except AdminError as exc:
         exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED
-        if exc.code in ("family_not_found",):
+        if exc.code in ("family_not_found", "consent_not_found"):
             exit_code = EXIT_NOT_FOUND
         elif exc.code in ("invalid_argument", "invalid_scope", "reserved_scope", "invalid_params"):
             exit_code = EXIT_USAGE

@@ -194,6 +194,7 @@ class FixtureBackend:
             "status": {"url": URL, "uptime_seconds": 3725.0, "families": 3, "pending_approvals": 2},
             "families.list": FAMILIES,
             "approvals.list": {"pending": PENDING, "history": HISTORY, "grants": [], "timeout_seconds": 60},
+            "consent.list": {"pending": []},
             "audit.tail": AUDIT,
             "audit.verify": {"ok": True, "entries": 5, "first_bad_line": None, "reason": None, "notes": []},
             "scopes.known": KNOWN_SCOPES,

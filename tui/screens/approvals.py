@@ -20,7 +20,9 @@ from auth.admin_client import AdminError
 from auth.untrusted import neutralise
 from tui.format import ago, markup_safe, outcome_text, plain, remaining
 from tui.hub import Hub
+from tui.screens.consent import ConsentScreen
 from tui.screens.duration import DurationScreen, minutes_label
+from tui.widgets.consent_panel import ConsentPanel
 from tui.widgets.countdown import Countdown
 from tui.widgets.daemon_banner import DaemonBanner
 from tui.widgets.status_bar import StatusBar
@@ -33,6 +35,7 @@ class ApprovalsScreen(Screen[None]):
         Binding("a", "approve_once", "Approve once"),
         Binding("t", "approve_timed", "Approve for…"),
         Binding("d", "deny", "Deny"),
+        Binding("c", "consent", "Sign-in…", show=False),  # the sign-in panel names the key when it shows
     ]
 
     def __init__(self, hub: Hub) -> None:
@@ -42,6 +45,7 @@ class ApprovalsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusBar(self.hub, "approvals")
         yield DaemonBanner(self.hub)
+        yield ConsentPanel(self.hub)
         with Vertical(id="pending-box"):
             yield Static("Pending approvals", id="pending-title", classes="section-title")
             yield DataTable(id="pending", cursor_type="row", zebra_stripes=True)
@@ -205,3 +209,30 @@ class ApprovalsScreen(Screen[None]):
             self.notify("denied")
         else:
             self.notify("approved once" if minutes is None else f"approved for {minutes_label(minutes)}")
+
+    # --- OAuth sign-ins -----------------------------------------------------------------------
+
+    def action_consent(self) -> None:
+        consent = self.query_one(ConsentPanel).current()
+        if consent is None:
+            self.notify("no sign-in request is waiting", severity="warning")
+            return
+
+        def chosen(answer: dict[str, Any] | None) -> None:
+            if answer is not None:
+                self.decide_consent(consent, answer)
+
+        self.app.push_screen(ConsentScreen(consent), chosen)
+
+    @work(group="decide")
+    async def decide_consent(self, consent: dict[str, Any], answer: dict[str, Any]) -> None:
+        params = {"consent_id": consent["consent_id"], "decided_by": DECIDED_BY, **answer}
+        if answer["decision"] == "approve":
+            params["matching_code"] = consent["matching_code"]  # the card showed it; the person matched it
+        try:
+            await self.hub.backend.call("consent.decide", **params)
+        except AdminError as exc:
+            self.notify(exc.message, title=exc.code, severity="error")
+        else:
+            self.notify(f"sign-in {'approved' if answer['decision'] == 'approve' else 'denied'}")
+        await self.hub.reload_consents()
