@@ -16,6 +16,7 @@ from mcp_server.cli import (
     demo_cmds,
     doctor_cmds,
     gpg_cmds,
+    sandbox_cmds,
     serve_cmds,
     service_cmds,
     terminal_notifier,
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     service_cmds.register(sub, common)
     doctor_cmds.register(sub, common)
     terminal_notifier.register(sub, common)
+    sandbox_cmds.register(sub, common)
     return parser
 
 
