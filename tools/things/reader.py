@@ -246,18 +246,20 @@ class ThingsReader:
         )
 
     def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Any], int]:
-        """One page and the total. Page 1 is a count and a LIMIT query; later pages slice a snapshot."""
+        """One page and the total. A first page is a count and a LIMIT query; paging on fetches the whole
+        ordered list once into a snapshot and every page (the first one again too) slices it."""
         where, params = self._where(f, item_types)
         order = ORDERS[f.order] if f.order is not None else LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
         select = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order}"
-        if self._snapshots is not None and offset > 0:
+        if self._snapshots is not None:
             key = (select, tuple(sorted(params.items())))
             stamp = self._snapshots.current_stamp()  # taken first: a write during the read makes it stale
             rows = self._snapshots.get(key, stamp)
-            if rows is None:
+            if rows is None and offset > 0:  # paging on: scan and sort the whole list once
                 rows = self._rows(select, params)
                 self._snapshots.put(key, stamp, rows)
-            return rows[offset : offset + limit], len(rows)
+            if rows is not None:
+                return rows[offset : offset + limit], len(rows)
         self._rows("BEGIN")  # one snapshot for the count and the page
         try:
             total = self._rows(f"SELECT COUNT(*) {_FROM} WHERE {where}", params)[0][0]
