@@ -127,9 +127,10 @@ def main() -> None:
         projects = median_ms(lambda: service.list_projects(limit=PAGE), args.repeat)
         base = median_ms(lambda: things.projects(filepath=db, status="incomplete"), args.repeat)
         row("open projects (page of 50)", projects, base, "<= 10 ms", projects <= 10)
-        first = max(median_ms(lambda n=n: service.list_todos(list=n, limit=PAGE), args.repeat) for n in LISTS)
+        # A fresh service each time: a first page is not served from an earlier read's snapshot.
+        first = max(median_ms(lambda n=n: fresh_service().list_todos(list=n, limit=PAGE), args.repeat) for n in LISTS)
         row("first page of 50, slowest list", first, None, "<= 15 ms", first <= 15)
-        view = max(median_ms(lambda n=n: service.list_view(n, limit=PAGE), args.repeat) for n in LISTS)
+        view = max(median_ms(lambda n=n: fresh_service().list_view(n, limit=PAGE), args.repeat) for n in LISTS)
         row("first page of a list view (+projects)", view, None, "<= 15 ms", view <= 15)
     print("BENCH_JSON " + json.dumps({"rows": rows}))
 

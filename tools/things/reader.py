@@ -327,7 +327,7 @@ class ThingsReader:
             live_todo = "t.type = 0 AND t.trashed = 0 AND t.rt1_recurrenceRule IS NULL"
             for project_id, total, open_count in self._rows(
                 f"SELECT t.project, COUNT(*), SUM(t.status = 0) FROM TMTask t"
-                f" WHERE t.project IN ({marks}) AND t.heading IS NULL AND {live_todo} GROUP BY t.project"
+                f" WHERE t.project IN ({marks}) AND +t.heading IS NULL AND {live_todo} GROUP BY t.project"
                 " UNION ALL"
                 " SELECT h.project, COUNT(*), SUM(t.status = 0) FROM TMTask h JOIN TMTask t ON t.heading = h.uuid"
                 f" WHERE h.project IN ({marks}) AND h.type = 2 AND h.trashed = 0 AND {live_todo}"
