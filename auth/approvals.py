@@ -15,7 +15,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import anyio
@@ -36,6 +36,7 @@ class ApprovalDecision:
     grant: GrantType | None = None
     duration_minutes: int | None = None
     decided_by: str | None = None
+    approval_id: str | None = None
 
 
 @dataclass
@@ -303,7 +304,7 @@ class ApprovalBroker:
             log.error("audit log unwritable; approval %s treated as denied", approval.id)
             decision = ApprovalDecision(False, "audit_failed", decided_by=decision.decided_by)
             self._grants.pop((approval.family_id, approval.scope), None)
-        approval.decision = decision
+        approval.decision = replace(decision, approval_id=approval.id)
         self._pending.pop(approval.id, None)
         self._by_key.pop((approval.family_id, approval.scope, approval.operation, approval.summary), None)
         approval._event.set()

@@ -13,10 +13,12 @@ Never put a token, key or passphrase in an entry: callers pass ids, scopes, outc
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hmac
 import json
 import os
+import stat
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +75,7 @@ class AuditLog:
         ensure_private_dir(path.parent)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         ensure_private_file(path)
+        self._identity = self._file_identity(os.fstat(self._fd))
         self._known_size = -1
         self._torn = False
         self._head = AuditHead(0, GENESIS)
@@ -114,6 +117,30 @@ class AuditLog:
         self._known_size = size
         self._torn = size > 0 and not block.endswith(b"\n")
 
+    @staticmethod
+    def _file_identity(st: os.stat_result) -> tuple[int, int]:
+        return st.st_dev, st.st_ino
+
+    def _follow_path(self) -> None:
+        """Write only to the file that *is* the audit log at ``path`` now.
+
+        An open descriptor keeps writing to a file that was deleted, renamed away or replaced (by a
+        directory, a read-only mount, …), and those entries would be lost to every reader. So each append
+        checks that ``path`` still names the open file; if another regular file took its place (restored
+        by the operator) it is adopted and its chain head reloaded; anything else raises ``OSError`` and the
+        operation is refused.
+        """
+        current = os.stat(self.path)
+        if self._file_identity(current) == self._identity:
+            return
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "the audit log path is no longer a regular file")
+        os.close(self._fd)
+        self._fd, self._identity, self._known_size = fd, self._file_identity(opened), -1
+
     def _write_entry(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "seq": self._head.seq + 1,
@@ -136,6 +163,7 @@ class AuditLog:
         fields = neutralise_data(fields)
         with self._lock:
             try:
+                self._follow_path()
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
                 try:
                     if os.fstat(self._fd).st_size != self._known_size:

@@ -1,6 +1,13 @@
 """The gate: one decision function for every surface (REST validate, MCP tools, the bridges).
 
-``(access token, required scope, summary of the call) → allow | needs approval | deny(code)``.
+A gated call has one path on every surface::
+
+    edge: identify(token) once ──▶ Principal | Unauthenticated
+    admit(identity, scope, surface, target, digest)
+        decide()            tier (auth.scopes.tier_of), rate limit charged once, timed grant
+        prompt tier ──▶ wait for a person ──▶ recheck_while_deciding()  (the family may be revoked meanwhile)
+        record the decision (one ``decision`` entry; unwritable → the call is refused: no record, no effect)
+    run the call ──▶ record_result()  (one ``call.result`` entry)
 
 The hot path (valid token, allowed scope, warm cache) does an HMAC check, a few dict lookups, a rate-limit
 bucket update and an audit append — no decryption and no SQL. The cache holds decrypted families and token
@@ -10,19 +17,25 @@ connection (the CLI in another process, or this process) committed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+import anyio
 
 from auth import tokens
 from auth.approvals import ApprovalBroker, ApprovalDecision, PendingApproval
 from auth.authority import Authority, check_access
+from auth.decision_record import DECISION_EVENT, RESULT_EVENT, DecisionRecord, new_call_id
 from auth.errors import AuditError, InvalidScopeError, InvalidTokenError, TokenError
 from auth.families import FamilyInfo, TokenState
+from auth.principal import EdgeIdentity, Principal, Unauthenticated
 from auth.ratelimit import RateLimiter
 from auth.scopes import Tier, effective_scopes, validate_scope
 from auth.tokens import TokenKind
@@ -31,6 +44,8 @@ from auth.untrusted import clip
 log = logging.getLogger(__name__)
 
 MAX_SUMMARY_LENGTH = 500
+
+__all__ = ["Decision", "FamilyCache", "Gate", "Principal", "Unauthenticated", "clean_summary", "request_digest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +59,41 @@ class Decision:
     retry_after_seconds: float | None = None
     approval: ApprovalDecision | None = None
     detail: str | None = None
+    call_id: str | None = None
 
     @property
     def needs_approval(self) -> bool:
         return self.allowed is False and self.code == "approval_required"
 
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a valid access token speaks for."""
-
-    token_id: str
-    family_id: str
-    label: str | None
-    scopes: dict[str, Tier]
-    expires_at: float
+    @property
+    def reason(self) -> str:
+        """The record's ``reason``: why the call was allowed, or the code of its refusal."""
+        if self.allowed:
+            return self.detail if self.detail in ("timed_grant", "approved") else "allow_tier"
+        if self.approval is not None and not self.approval.approved and self.code == "scope_denied":
+            return self.approval.reason
+        return self.code or "scope_denied"
 
 
 def clean_summary(summary: str | None, fallback: str) -> str:
     """The summary shown to a person and written to the audit log: one line, neutralised, bounded."""
     return clip(summary or fallback, MAX_SUMMARY_LENGTH)
+
+
+def _malformed(scope: str) -> bool:
+    try:
+        validate_scope(scope)
+    except InvalidScopeError:
+        return True
+    return False
+
+
+def request_digest(target: str, arguments: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a request (its target and every argument)."""
+    canonical = json.dumps(
+        {"target": target, "arguments": arguments}, sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 SYNC_INTERVAL_NS = 1_000_000  # how stale another process's change may look: 1 ms
@@ -171,6 +201,8 @@ class FamilyCache:
 
 
 DecisionObserver = Callable[[Decision, str, str], None]
+Summary = str | Callable[[], str] | None
+OnPending = Callable[[PendingApproval], Awaitable[None]]
 
 
 class Gate:
@@ -191,14 +223,32 @@ class Gate:
         self.last_used: dict[str, float] = {}
         self._signing_key = authority.keys.signing
 
-    # --- authentication ------------------------------------------------------------------------
+    # --- authentication (once per request, at the edge) ----------------------------------------
 
     def authenticate(self, token: str, now: float | None = None) -> Principal:
         """Check an access token; raise a :class:`TokenError` subclass when it cannot be used."""
         now = self.clock() if now is None else now
         parsed = tokens.verify(token, self._signing_key, TokenKind.ACCESS)
+        return self._principal(parsed.token_id, now)
+
+    def identify(self, token: str | None, now: float | None = None) -> EdgeIdentity:
+        """The edge's one authentication of a request: a principal, or why there is none. Never raises."""
+        if token is None:
+            return Unauthenticated("missing_token")
+        try:
+            return self.authenticate(token, now)
+        except TokenError as exc:
+            return Unauthenticated(exc.code, exc.detail)
+
+    def recheck_while_deciding(self, principal: Principal, now: float | None = None) -> Principal:
+        """The deliberate second look after a person decided: the family may have been revoked (or the
+        token expired) while they were deciding. Reads the token's state; no new authentication and no
+        rate-limit charge."""
+        return self._principal(principal.token_id, self.clock() if now is None else now)
+
+    def _principal(self, token_id: str, now: float) -> Principal:
         self.cache.sync()
-        state = self.cache.token(parsed.token_id)
+        state = self.cache.token(token_id)
         if state is None:
             raise InvalidTokenError("invalid token", detail="unknown token id")
         family = self.cache.family(state.family_id)
@@ -207,7 +257,173 @@ class Gate:
         check_access(state, family, now)
         return Principal(state.token_id, family.id, family.label, effective_scopes(family.scopes), state.expires_at)
 
-    # --- decisions -----------------------------------------------------------------------------
+    # --- the decision ----------------------------------------------------------------------------
+
+    def decide(self, identity: EdgeIdentity, scope: str | None, *, now: float | None = None) -> Decision:
+        """Decide without waiting or recording: allow, deny, or ``approval_required`` (prompt tier).
+
+        ``scope=None`` is a tool any valid token may use (``whoami``). The rate limit is charged here and
+        only here: once per call, whatever the tier and however long an approval then takes.
+        """
+        if scope is not None and _malformed(scope):
+            if isinstance(identity, Principal):
+                return Decision(
+                    False,
+                    "scope_denied",
+                    None,
+                    identity.family_id,
+                    identity.label,
+                    identity.token_id,
+                    detail="malformed scope",
+                )
+            return Decision(False, "scope_denied", detail="malformed scope")
+        if isinstance(identity, Unauthenticated):
+            return Decision(False, identity.code, detail=identity.detail)
+        now = self.clock() if now is None else now
+        principal = identity
+        who = (principal.family_id, principal.label, principal.token_id)
+        tier = Tier.ALLOW if scope is None else principal.tier(scope)
+        if tier is Tier.DENY:
+            return Decision(False, "scope_denied", tier, *who)
+        wait = self.limiter.acquire(principal.family_id, now)
+        if wait > 0:
+            return Decision(False, "rate_limited", tier, *who, wait)
+        self.last_used[principal.family_id] = now
+        if tier is Tier.ALLOW:
+            return Decision(True, None, tier, *who)
+        assert scope is not None
+        if self.broker.active_grant(principal.family_id, scope, now) is not None:
+            return Decision(True, None, tier, *who, detail="timed_grant")
+        return Decision(False, "approval_required", tier, *who)
+
+    async def admit(
+        self,
+        identity: EdgeIdentity,
+        scope: str | None,
+        *,
+        surface: str,
+        target: str,
+        digest: str | None = None,
+        summary: Summary = None,
+        on_pending: OnPending | None = None,
+        started: float | None = None,
+    ) -> Decision:
+        """Decide (waiting for a person at the prompt tier) and record the decision.
+
+        The returned decision carries the ``call_id`` of its record. If the record cannot be written the
+        decision is ``audit_unavailable``: the caller runs nothing. A call cancelled while a person decides
+        is recorded as ``cancelled`` before the cancellation goes on.
+        """
+        started = time.perf_counter() if started is None else started
+        decision = self.decide(identity, scope)
+        if decision.needs_approval:
+            assert isinstance(identity, Principal) and scope is not None
+            try:
+                decision = await self._ask_a_person(identity, decision, scope, target, summary, on_pending)
+            except anyio.get_cancelled_exc_class():
+                with anyio.CancelScope(shield=True):
+                    cancelled = replace(decision, code="cancelled", detail="cancelled")
+                    self.record_decision(
+                        cancelled, surface=surface, target=target, scope=scope, digest=digest, started=started
+                    )
+                raise
+        return self.record_decision(
+            decision, surface=surface, target=target, scope=scope, digest=digest, started=started
+        )
+
+    async def _ask_a_person(
+        self,
+        principal: Principal,
+        decision: Decision,
+        scope: str,
+        target: str,
+        summary: Summary,
+        on_pending: OnPending | None,
+    ) -> Decision:
+        text = await anyio.to_thread.run_sync(summary) if callable(summary) else summary
+        approval = await self.broker.request(
+            family_id=principal.family_id,
+            label=principal.label,
+            scope=scope,
+            operation=target,
+            summary=clean_summary(text, f"{target} ({scope})"),
+            on_created=on_pending,
+        )
+        base = replace(decision, code=None, approval=approval)
+        if not approval.approved:
+            return replace(base, code="scope_denied", detail=approval.reason)
+        try:
+            self.recheck_while_deciding(principal)
+        except TokenError as exc:
+            return replace(base, code=exc.code, detail=exc.detail)
+        return replace(base, allowed=True, detail="approved")
+
+    # --- the record ------------------------------------------------------------------------------
+
+    def record_decision(
+        self,
+        decision: Decision,
+        *,
+        surface: str,
+        target: str,
+        scope: str | None,
+        digest: str | None = None,
+        started: float | None = None,
+    ) -> Decision:
+        """Write the call's one ``decision`` entry; an unwritable log turns the decision into a refusal."""
+        call_id = new_call_id()
+        latency = 0.0 if started is None else round((time.perf_counter() - started) * 1000, 3)
+        record = DecisionRecord(
+            call_id=call_id,
+            surface=surface,
+            target=target,
+            scope=scope,
+            tier=decision.tier.value if decision.tier is not None else None,
+            outcome="allow" if decision.allowed else "deny",
+            code=None if decision.allowed else (decision.code or "scope_denied"),
+            reason=decision.reason,
+            family_id=decision.family_id,
+            label=decision.label,
+            token_id=decision.token_id,
+            approval_id=decision.approval.approval_id if decision.approval is not None else None,
+            digest=digest,
+            latency_ms=latency,
+            result="admitted" if decision.allowed else "refused",
+        )
+        try:
+            self.authority.audit.append(DECISION_EVENT, **record.fields())
+        except AuditError:
+            log.error("audit log unwritable; refusing the request (%s %s)", surface, target)
+            decision = Decision(
+                False,
+                "audit_unavailable",
+                family_id=decision.family_id,
+                label=decision.label,
+                token_id=decision.token_id,
+            )
+        else:
+            decision = replace(decision, call_id=call_id)
+        self._observe(decision, scope or "", target)
+        return decision
+
+    def record_result(self, decision: Decision, result: str, *, started: float | None = None, **details: Any) -> bool:
+        """Write the ``call.result`` entry of an admitted call; False when the log is unwritable."""
+        latency = 0.0 if started is None else round((time.perf_counter() - started) * 1000, 3)
+        extra = {k: v for k, v in details.items() if v is not None}
+        try:
+            self.authority.audit.append(
+                RESULT_EVENT, call_id=decision.call_id, result=result, latency_ms=latency, **extra
+            )
+        except AuditError:
+            log.error("audit log unwritable while recording the result of call %s", decision.call_id)
+            return False
+        return True
+
+    def _observe(self, decision: Decision, scope: str, target: str) -> None:
+        for observer in self.observers:
+            observer(decision, scope, target)
+
+    # --- one-shot helpers (authenticate here: for routes whose edge is the route itself) ----------
 
     def check(
         self,
@@ -218,34 +434,20 @@ class Gate:
         now: float | None = None,
         audit: bool = True,
     ) -> Decision:
-        """Decide without waiting: allow, deny, or ``approval_required`` for a prompt-tier scope.
+        """Identify, decide and record without waiting; a prompt tier answers ``approval_required``.
 
-        With ``audit=False`` the caller writes the audit entry itself (the MCP layer writes one entry per
-        call, with the decision and the latency).
+        ``audit=False`` skips the record (benchmarks measure the decision alone with it).
         """
-        now = self.clock() if now is None else now
-        record = self._record if audit else self._observe
-        try:
-            validate_scope(required_scope)
-        except InvalidScopeError:
-            return record(Decision(False, "scope_denied", detail="malformed scope"), required_scope, operation)
-        try:
-            principal = self.authenticate(token, now)
-        except TokenError as exc:
-            return record(Decision(False, exc.code, detail=exc.detail), required_scope, operation)
-        tier = principal.scopes.get(required_scope, Tier.DENY)
-        who = (principal.family_id, principal.label, principal.token_id)
-        if tier is Tier.DENY:
-            return record(Decision(False, "scope_denied", tier, *who), required_scope, operation)
-        wait = self.limiter.acquire(principal.family_id, now)
-        if wait > 0:
-            return record(Decision(False, "rate_limited", tier, *who, wait), required_scope, operation)
-        self.last_used[principal.family_id] = now
-        if tier is Tier.ALLOW:
-            return record(Decision(True, None, tier, *who), required_scope, operation)
-        if self.broker.active_grant(principal.family_id, required_scope, now) is not None:
-            return record(Decision(True, None, tier, *who, detail="timed_grant"), required_scope, operation)
-        return Decision(False, "approval_required", tier, *who)
+        if _malformed(required_scope):
+            identity: EdgeIdentity = Unauthenticated("scope_denied", "malformed scope")  # the token is not read
+        elif not isinstance(token, str):
+            identity = Unauthenticated("invalid_token", "not a string")
+        else:
+            identity = self.identify(token, now)
+        decision = self.decide(identity, required_scope, now=now)
+        if not audit or decision.needs_approval:
+            return decision
+        return self.record_decision(decision, surface="rest", target=operation, scope=required_scope)
 
     async def authorize(
         self,
@@ -254,68 +456,17 @@ class Gate:
         *,
         operation: str,
         summary: str | None = None,
-        on_pending: Callable[[PendingApproval], Any] | None = None,
-        audit: bool = True,
+        on_pending: OnPending | None = None,
     ) -> Decision:
-        """Decide, waiting for a person when the scope's tier is ``prompt``."""
-        decision = self.check(token, required_scope, operation=operation, audit=audit)
-        if not decision.needs_approval:
-            return decision
-        record = self._record if audit else self._observe
-        assert decision.family_id is not None
-        approval = await self.broker.request(
-            family_id=decision.family_id,
-            label=decision.label,
-            scope=required_scope,
-            operation=operation,
-            summary=clean_summary(summary, f"{operation} ({required_scope})"),
-            on_created=on_pending,
+        """Identify, then :meth:`admit` (waiting for a person at the prompt tier)."""
+        return await self.admit(
+            self.identify(token),
+            required_scope,
+            surface="rest",
+            target=operation,
+            summary=summary,
+            on_pending=on_pending,
         )
-        base = replace(decision, code=None, approval=approval)
-        if approval.approved:
-            # The family may have been revoked while the person was deciding.
-            try:
-                self.authenticate(token)
-            except TokenError as exc:
-                return record(replace(base, code=exc.code), required_scope, operation)
-            return record(replace(base, allowed=True), required_scope, operation)
-        return record(replace(base, code="scope_denied", detail=approval.reason), required_scope, operation)
-
-    def _record(self, decision: Decision, scope: str, operation: str) -> Decision:
-        fields: dict[str, Any] = {
-            "outcome": "allow" if decision.allowed else "deny",
-            "scope": scope,
-            "operation": operation,
-            "family_id": decision.family_id,
-            "token_id": decision.token_id,
-        }
-        if decision.code:
-            fields["code"] = decision.code
-        if decision.tier is not None:
-            fields["tier"] = decision.tier.value
-        if decision.detail:
-            fields["reason"] = decision.detail
-        if decision.approval is not None:
-            fields["approval"] = decision.approval.reason
-        try:
-            self.authority.audit.append("decision", **fields)
-        except AuditError:
-            log.error("audit log unwritable; refusing the request (%s %s)", operation, scope)
-            decision = Decision(
-                False,
-                "audit_unavailable",
-                family_id=decision.family_id,
-                label=decision.label,
-                token_id=decision.token_id,
-            )
-        for observer in self.observers:
-            observer(decision, scope, operation)
-        return decision
-
-    def _observe(self, decision: Decision, scope: str, operation: str) -> Decision:
-        for observer in self.observers:
-            observer(decision, scope, operation)
-        return decision
 
     def flush_last_used(self) -> None:
         """Write batched last-use times to the store (called periodically)."""

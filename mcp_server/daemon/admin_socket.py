@@ -309,7 +309,7 @@ class AdminServer:
 
     async def _audit_tail(self, params: dict[str, Any]) -> Any:
         limit = max(1, min(int(params.get("limit", 200)), 5000))
-        filters = {k: params[k] for k in ("family_id", "outcome", "operation", "event") if params.get(k)}
+        filters = {k: params[k] for k in ("family_id", "outcome", "operation", "target", "event") if params.get(k)}
         path = self.ctx.authority.audit.path
         return await anyio.to_thread.run_sync(lambda: tail_audit(path, limit, filters))
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.errors import AuditError, StoreError
 from mcp_server.daemon import management_routes, token_routes
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.edge import EdgeAuthentication
 from mcp_server.daemon.http import BodyLimitMiddleware, RequestError, error_response
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def build_app(
             Exception: _internal_error,
         },
     )
+    app.add_middleware(EdgeAuthentication, gate=ctx.gate)
     app.add_middleware(BodyLimitMiddleware, skip_prefixes=("/mcp",))
     app.add_middleware(TimingMiddleware, ctx=ctx)
     return app

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.errors import RefreshTokenStillValidError, TokenError
-from auth.gate import Decision
+from auth.gate import Decision, request_digest
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
@@ -67,7 +67,15 @@ def routes(ctx: DaemonContext) -> list[Route]:
         scope = field_str(data, "required_scope", max_length=256)
         description = field_str(data, "description", required=False, max_length=2000)
         assert token is not None and scope is not None
-        decision = await ctx.gate.authorize(token, scope, operation="validate", summary=description)
+        target = "validate"  # the seed's name for POST /agent-auth/v1/validate
+        decision = await ctx.gate.admit(
+            ctx.gate.identify(token),  # this route is its own edge: the token arrives in the body
+            scope,
+            surface="rest",
+            target=target,
+            digest=request_digest(target, {"required_scope": scope, "description": description}),
+            summary=description,
+        )
         return decision_response(decision)
 
     async def refresh(request: Request) -> Response:

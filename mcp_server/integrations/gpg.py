@@ -31,17 +31,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth.errors import AuditError, TokenError
-from auth.gate import Decision
+from auth.gate import Decision, request_digest
+from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
 from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.http import bearer_token, error_response
+from mcp_server.daemon.edge import identity_of
+from mcp_server.daemon.http import error_response
 from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
 from mcp_server.settings import Settings, SettingsError
+from tools.gpg.bridge import BridgeSignRequest, handle_verify, parse_sign_request, sign_response
 from tools.gpg.bridge import error_response as gpg_error_response
-from tools.gpg.bridge import handle_sign, handle_verify, parse_sign_request
-from tools.gpg.errors import GpgError, InvalidRequestError
+from tools.gpg.errors import GpgError, InvalidRequestError, UnsupportedOperationError
 from tools.gpg.keys import GpgKey
 from tools.gpg.passphrase import PassphraseSource
 from tools.gpg.payload import parse_git_payload
@@ -132,16 +133,6 @@ class GpgIntegration:
         request_id = self.new_request_id()
         return request_id, (Notation(NOTATION_NAME, request_id),)
 
-    def audit_sign(self, *, surface: str, result: str, strict: bool, **fields: Any) -> bool:
-        """Append ``gpg.sign``; False when it could not be written (``strict`` callers then withhold)."""
-        clean = {k: v for k, v in fields.items() if v is not None}
-        try:
-            self.ctx.authority.audit.append("gpg.sign", surface=surface, result=result, **clean)
-        except AuditError:
-            log.error("audit log unwritable while recording a gpg signature (%s)", result)
-            return not strict
-        return True
-
 
 # --- REST: the seed's /gpg-bridge/v1 routes -----------------------------------------------------------
 
@@ -175,18 +166,16 @@ def _invalid_json() -> Response:
     return JSONResponse(body, status_code=status)
 
 
-def _may_use(ctx: DaemonContext, token: str, scope: str) -> bool:
-    """Whether the token is valid and holds ``scope`` above deny (cheap: no audit, no rate limit)."""
-    try:
-        principal = ctx.gate.authenticate(token)
-    except TokenError:
-        return False
-    return principal.scopes.get(scope, Tier.DENY) is not Tier.DENY
-
-
-def _plan(service: GpgService, body: object) -> SignPlan:
+def _plan(service: GpgService, body: object) -> tuple[BridgeSignRequest, SignPlan]:
     request = parse_sign_request(body)
-    return service.prepare_sign(request.local_user, request.payload)
+    if not request.armor:
+        raise UnsupportedOperationError("only ASCII-armored signatures are produced; send armor: true")
+    return request, service.prepare_sign(request.local_user, request.payload)
+
+
+def plan_digest(target: str, plan: SignPlan) -> str:
+    """The digest of what a signing request will do: which key signs which exact bytes."""
+    return request_digest(target, {"fingerprint": plan.fingerprint, "payload_sha256": plan.payload_sha256})
 
 
 def verify_summary(payload: bytes) -> str:
@@ -199,61 +188,101 @@ def verify_summary(payload: bytes) -> str:
     return f'verify the signature of a git {summary.kind} "{subject}"'
 
 
+def _gpg_error(exc: GpgError) -> Response:
+    status, error = gpg_error_response(exc)
+    return JSONResponse(error, status_code=status)
+
+
 def routes(gpg: GpgIntegration) -> list[Route]:
     ctx = gpg.ctx
+    gate = ctx.gate
 
     async def sign(request: Request) -> Response:
-        token = bearer_token(request)
-        if token is None:
+        started = time.perf_counter()
+        target = "POST /gpg-bridge/v1/sign"
+        identity = identity_of(request.scope, gate)
+        if isinstance(identity, Unauthenticated) and identity.code == "missing_token":
             return unauthorized()
+        if not isinstance(identity, Principal) or identity.tier(SIGN_SCOPE) is Tier.DENY:
+            # Refuse (and record) through the gate before revealing anything about keys or payloads.
+            return _refusal(await gate.admit(identity, SIGN_SCOPE, surface="rest", target=target, started=started))
         body = await _json_body(request)
-        operation = "gpg-bridge:sign"
-        if not _may_use(ctx, token, SIGN_SCOPE):
-            # Refuse (and audit) through the gate before revealing anything about keys or payloads.
-            return _refusal(await ctx.gate.authorize(token, SIGN_SCOPE, operation=operation))
         if body is _INVALID_JSON:
             return _invalid_json()
         try:
-            plan = await anyio.to_thread.run_sync(_plan, gpg.service, body)
+            sign_request, plan = await anyio.to_thread.run_sync(_plan, gpg.service, body)
         except GpgError as exc:
-            gpg.audit_sign(surface="rest", result=exc.code, strict=False)
-            status, error = gpg_error_response(exc)
-            return JSONResponse(error, status_code=status)
-        decision = await ctx.gate.authorize(token, SIGN_SCOPE, operation=operation, summary=plan.summary)
+            # Refused before any decision or prompt; still one record for the call.
+            refused = Decision(
+                False, exc.code, identity.tier(SIGN_SCOPE), identity.family_id, identity.label, identity.token_id
+            )
+            written = gate.record_decision(refused, surface="rest", target=target, scope=SIGN_SCOPE, started=started)
+            if written.code == "audit_unavailable":
+                return _refusal(written)
+            return _gpg_error(exc)
+        decision = await gate.admit(
+            identity,
+            SIGN_SCOPE,
+            surface="rest",
+            target=target,
+            digest=plan_digest(target, plan),
+            summary=plan.summary,
+            started=started,
+        )
         if not decision.allowed:
             return _refusal(decision)
         request_id, notations = gpg.notations()
-        status, response = await anyio.to_thread.run_sync(lambda: handle_sign(body, gpg.service, notations=notations))
-        result = "ok" if status == 200 else str(response.get("code") or response.get("error"))
-        recorded = gpg.audit_sign(
-            surface="rest",
-            result=result,
-            strict=status == 200,
-            payload_sha256=plan.payload_sha256,
+        try:
+            # The plan the person approved is the one signed: same key, same bytes.
+            result = await anyio.to_thread.run_sync(lambda: gpg.service.sign_plan(plan, notations=notations))
+        except GpgError as exc:
+            gate.record_result(decision, exc.code, started=started, request_id=request_id)
+            return _gpg_error(exc)
+        recorded = gate.record_result(
+            decision,
+            "ok",
+            started=started,
+            fingerprint=result.fingerprint,
+            payload_sha256=result.payload_sha256,
             summary=plan.summary,
-            fingerprint=response.get("resolved_key_fingerprint", plan.fingerprint),
-            family_id=decision.family_id,
             request_id=request_id,
         )
         if not recorded:
-            return error_response(503, "audit_unavailable", "the audit log is unwritable; the signature was withheld")
+            return refusal(
+                Decision(False, "audit_unavailable"), "the audit log is unwritable; the signature was withheld"
+            )
+        status, response = sign_response(sign_request, result)
         return JSONResponse(response, status_code=status)
 
     async def verify(request: Request) -> Response:
-        token = bearer_token(request)
-        if token is None:
+        started = time.perf_counter()
+        target = "POST /gpg-bridge/v1/verify"
+        identity = identity_of(request.scope, gate)
+        if isinstance(identity, Unauthenticated) and identity.code == "missing_token":
             return unauthorized()
         body = await _json_body(request)
         summary = "verify a signature"
         if isinstance(body, dict) and isinstance(body.get("payload_b64"), str):
             with contextlib.suppress(binascii.Error, ValueError):
                 summary = verify_summary(binascii.a2b_base64(body["payload_b64"]))
-        decision = await ctx.gate.authorize(token, VERIFY_SCOPE, operation="gpg-bridge:verify", summary=summary)
+        arguments = body if isinstance(body, dict) else {"body": None}
+        decision = await gate.admit(
+            identity,
+            VERIFY_SCOPE,  # gpg:sign implies it (the principal's effective scopes)
+            surface="rest",
+            target=target,
+            digest=request_digest(target, arguments),
+            summary=summary,
+            started=started,
+        )
         if not decision.allowed:
             return _refusal(decision)
         if body is _INVALID_JSON:
+            gate.record_result(decision, "invalid_request", started=started)
             return _invalid_json()
         status, response = await anyio.to_thread.run_sync(handle_verify, body, gpg.service)
+        if not gate.record_result(decision, "ok" if status == 200 else str(response.get("error")), started=started):
+            return refusal(Decision(False, "audit_unavailable"), "the audit log is unwritable; the answer was withheld")
         return JSONResponse(response, status_code=status)
 
     return [

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server.integrations.gpg import SIGN_SCOPE, VERIFY_SCOPE, GpgIntegration
+from mcp_server.mcp.enforcement import note_result
 from mcp_server.mcp.registry import ToolSpec
 from tools.gpg.errors import GpgError, InvalidRequestError
 
@@ -126,36 +127,19 @@ def tool_specs(gpg: GpgIntegration) -> list[ToolSpec]:
         The payload must parse as a git object without a signature; only allowlisted keys sign. Put the
         returned signature into the object's `gpgsig` header (commits) or append it (tags).
         """
-        request_id: str | None = None
-        plan = None
         try:
             plan = service.prepare_sign(key, decode_payload(payload, payload_encoding))
             request_id, notations = gpg.notations()
-            result = service.sign_plan(plan, notations=notations)
-        except GpgError as exc:
-            gpg.audit_sign(
-                surface="mcp",
-                result=exc.code,
-                strict=False,
-                payload_sha256=plan.payload_sha256 if plan else None,
-                summary=plan.summary if plan else None,
-                fingerprint=plan.fingerprint if plan else None,
+            note_result(
+                fingerprint=plan.fingerprint,
+                payload_sha256=plan.payload_sha256,
+                summary=plan.summary,
                 request_id=request_id,
             )
+            result = service.sign_plan(plan, notations=notations)
+        except GpgError as exc:
+            note_result(error=exc.code)
             raise _tool_error(exc) from None
-        recorded = gpg.audit_sign(
-            surface="mcp",
-            result="ok",
-            strict=True,
-            payload_sha256=result.payload_sha256,
-            summary=result.summary,
-            fingerprint=result.fingerprint,
-            request_id=request_id,
-        )
-        if not recorded:
-            raise ToolError(
-                "the audit log is unwritable on the host, so the signature was withheld [audit_unavailable]"
-            )
         return Signature(
             signature=result.signature.decode("ascii"),
             fingerprint=result.fingerprint,

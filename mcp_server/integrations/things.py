@@ -28,9 +28,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
+from auth.gate import request_digest
+from auth.principal import Unauthenticated
+from mcp_server.daemon.bridge_http import ops_routes, refusal
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.http import bearer_token
+from mcp_server.daemon.edge import identity_of
 from mcp_server.integrations.things_extra import answer, extra_tool_specs, tool_error
 from mcp_server.mcp.registry import ToolSpec
 from tools.things import (
@@ -502,21 +504,28 @@ def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]
 
     def route(path: str, summary_tool: str, call: Callable[[Request], things_bridge.Response]) -> Route:
         async def endpoint(request: Request) -> Response:
-            token = bearer_token(request)
-            if token is None:
-                return unauthorized()
+            started = time.perf_counter()
+            identity = identity_of(request.scope, ctx.gate)
+            if isinstance(identity, Unauthenticated) and identity.code == "missing_token":
+                identity = Unauthenticated("invalid_token")  # the seed answers 401 unauthorized
             args: dict[str, Any] = dict(request.path_params)
             args.update({k: v for k, v in request.query_params.items() if k in ("list", "tag", "status")})
-            # authorize() decides at once for allow/deny and waits for a person at the prompt tier.
-            decision = await ctx.gate.authorize(
-                token,
+            target = f"GET {path}"
+            # admit() decides at once for allow/deny and waits for a person at the prompt tier.
+            decision = await ctx.gate.admit(
+                identity,
                 READ_SCOPE,
-                operation=f"GET {path}",
-                summary=service.summarize(summary_tool, args),
+                surface="rest",
+                target=target,
+                digest=request_digest(target, {"params": _params(request), "path": dict(request.path_params)}),
+                summary=lambda: service.summarize(summary_tool, args),
+                started=started,
             )
             if not decision.allowed:
                 return refusal(decision)
             status, body = await anyio.to_thread.run_sync(lambda: call(request))
+            if not ctx.gate.record_result(decision, "ok" if status < 400 else f"http_{status}", started=started):
+                return JSONResponse({"error": "authz_unavailable"}, status_code=502)
             return JSONResponse(body, status_code=status)
 
         return Route(path, endpoint, methods=["GET"])

@@ -1,14 +1,16 @@
 """Enforcement of tool scopes, in one place, for every MCP transport.
 
-Two layers, both calling the daemon's gate:
+Two layers, both using the identity the edge established once for the request
+(``mcp_server.daemon.edge``) and the gate's one decision function:
 
 - :class:`McpHttpGate` (ASGI, around ``/mcp``): a ``tools/call`` of a tool whose scope the token lacks or
   holds at ``deny`` is answered ``403`` with ``WWW-Authenticate: Bearer error="insufficient_scope",
-  scope="…"`` before the SDK sees it — the tool body never runs.
-- :class:`GateMiddleware` (the SDK's server middleware): filters ``tools/list`` per token, and for
-  ``tools/call`` decides allow / prompt (waiting for a person, sending progress so the client keeps the
-  call alive) / deny, then writes one audit entry per call with tool, scope, decision and latency.
-  Arguments reach the audit only as the tool's one-line summary.
+  scope="…"`` before the SDK sees it — the tool body never runs. The refusal is recorded.
+- :class:`GateMiddleware` (the SDK's server middleware): filters ``tools/list`` per principal, and for
+  ``tools/call`` admits the call through the gate (allow / prompt — waiting for a person, sending progress
+  so the client keeps the call alive — / deny). The gate writes the call's one ``decision`` record before
+  the tool runs (unwritable → the call is refused); the run's outcome follows as ``call.result``. A call
+  cancelled while waiting or running is recorded as cancelled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -26,12 +29,13 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.approvals import PendingApproval
-from auth.errors import AuditError, TokenError
-from auth.gate import Decision, Gate, Principal
+from auth.gate import Decision, Gate, request_digest
+from auth.principal import EdgeIdentity, Principal
 from auth.scopes import Tier
+from mcp_server.daemon.edge import identity_of
 from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
 from mcp_server.mcp.refusals import token_refused_error
-from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry
+from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry, ToolSpec
 from mcp_server.mcp.session_limits import SessionLimiter
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,20 @@ TOO_MANY_SESSIONS_ERROR_CODE = -32005
 INSUFFICIENT_SCOPE_ERROR_CODE = -32003
 
 TokenSource = Callable[[ServerRequestContext[Any, Any]], str | None]
+IdentitySource = Callable[[ServerRequestContext[Any, Any]], EdgeIdentity]
+
+# The principal of the tools/call being run, for tools that describe the caller (whoami).
+current_principal: ContextVar[Principal | None] = ContextVar("agent_auth_principal", default=None)
+# Details a tool adds to its call's ``call.result`` record (e.g. the fingerprint that signed).
+_result_details: ContextVar[dict[str, Any] | None] = ContextVar("agent_auth_result_details", default=None)
+
+
+def note_result(**details: Any) -> None:
+    """Add fields to the ``call.result`` record of the tools/call being run (ids, hashes; never secrets)."""
+    noted = _result_details.get()
+    if noted is not None:
+        noted.update(details)
+
 
 DENIED_MESSAGES = {
     "scope_denied": "This token is not allowed to use {tool} (it needs scope {scope}). Ask the person who "
@@ -52,7 +70,11 @@ DENIED_MESSAGES = {
     "declined": "The call to {tool} was declined by the user; do not retry without asking them first.",
     "timeout": "Nobody approved the call to {tool} in time, so it did not run; ask the user before retrying.",
     "too_many_pending": "Too many calls are already waiting for approval; wait for them to be decided.",
+    "audit_unavailable": "The host cannot record this call right now, so {tool} did not run; tell the user.",
+    "missing_token": "This server needs an agent-auth access token.",
+    "invalid_token": "The access token is not valid ({code}); refresh it or ask for a new one.",
 }
+_APPROVAL_MESSAGE = {"denied": "declined", "timeout": "timeout", "cancelled": "timeout", "withdrawn": "timeout"}
 
 
 def bearer_from_request(ctx: ServerRequestContext[Any, Any]) -> str | None:
@@ -62,6 +84,23 @@ def bearer_from_request(ctx: ServerRequestContext[Any, Any]) -> str | None:
         return None
     scheme, _, value = str(headers.get("authorization", "")).partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def identity_from_request(gate: Gate) -> IdentitySource:
+    """The identity the HTTP edge left in the request scope (over HTTP: no second authentication)."""
+
+    def source(ctx: ServerRequestContext[Any, Any]) -> EdgeIdentity:
+        scope = getattr(ctx.request, "scope", None)
+        if isinstance(scope, dict):
+            return identity_of(scope, gate)
+        return gate.identify(bearer_from_request(ctx))
+
+    return source
+
+
+def identity_from_token(gate: Gate, token_source: TokenSource) -> IdentitySource:
+    """For transports without an HTTP edge (in memory): identify the token once per request."""
+    return lambda ctx: gate.identify(token_source(ctx))
 
 
 def _list_result(result: HandlerResult) -> ListToolsResult | None:
@@ -80,11 +119,28 @@ def _tool_error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
+def refusal_message(spec: ToolSpec, decision: Decision) -> str:
+    code = decision.code or "scope_denied"
+    key = code
+    if decision.approval is not None and not decision.approval.approved:
+        key = _APPROVAL_MESSAGE.get(decision.approval.reason, decision.approval.reason)
+    if code in ("invalid_token", "token_expired", "token_revoked", "family_revoked"):
+        key = "invalid_token"
+    template = DENIED_MESSAGES.get(key, DENIED_MESSAGES["scope_denied"])
+    return template.format(tool=spec.name, scope=spec.scope, code=code, retry=int(decision.retry_after_seconds or 1))
+
+
+def _failed(result: HandlerResult) -> bool:
+    return (isinstance(result, CallToolResult) and result.is_error) or (
+        isinstance(result, dict) and result.get("isError") is True
+    )
+
+
 class GateMiddleware:
-    def __init__(self, gate: Gate, registry: ToolRegistry, token_source: TokenSource = bearer_from_request) -> None:
+    def __init__(self, gate: Gate, registry: ToolRegistry, identity_source: IdentitySource) -> None:
         self.gate = gate
         self.registry = registry
-        self.token_source = token_source
+        self.identity_source = identity_source
         self.on_call: Callable[[str, str], None] | None = None  # (tool, outcome) for metrics
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -97,31 +153,30 @@ class GateMiddleware:
     # --- tools/list ----------------------------------------------------------------------------
 
     def _filter_list(self, ctx: ServerRequestContext[Any, Any], result: HandlerResult) -> HandlerResult:
-        token = self.token_source(ctx)
-        scopes: dict[str, Tier] = {}
-        if token is not None:
-            try:
-                scopes = self.gate.authenticate(token).scopes
-            except TokenError:
-                scopes = {}
+        identity = self.identity_source(ctx)
         listed = _list_result(result)
         if listed is None:
             log.error("tools/list returned an unexpected shape; listing no tools")
             return ListToolsResult(tools=[])
+        if not isinstance(identity, Principal):
+            # No principal: fail closed. A token that was once valid still sees whoami (it says why).
+            keep = identity.code != "missing_token"
+            return listed.model_copy(update={"tools": [t for t in listed.tools if keep and self._unscoped(t.name)]})
         visible = []
         for tool in listed.tools:
             spec = self.registry.get(tool.name)
-            if spec is None or token is None:
-                continue  # unknown to the registry, or no principal: fail closed
-            if spec.scope is None:
-                visible.append(tool)
-                continue
-            tier = scopes.get(spec.scope, Tier.DENY)
+            if spec is None:
+                continue  # unknown to the registry: fail closed
+            tier = Tier.ALLOW if spec.scope is None else identity.tier(spec.scope)
             if tier is Tier.ALLOW:
                 visible.append(tool)
             elif tier is Tier.PROMPT:
                 visible.append(tool.model_copy(update={"description": (tool.description or "") + PROMPT_NOTE}))
         return listed.model_copy(update={"tools": visible})
+
+    def _unscoped(self, name: str) -> bool:
+        spec = self.registry.get(name)
+        return spec is not None and spec.scope is None
 
     # --- tools/call ----------------------------------------------------------------------------
 
@@ -133,82 +188,44 @@ class GateMiddleware:
         spec = self.registry.get(name) if isinstance(name, str) else None
         if spec is None:
             return await call_next(ctx)  # the SDK answers "unknown tool"
-        summary = spec.summary(arguments if isinstance(arguments, dict) else {})
-        token = self.token_source(ctx)
-        if token is None:
-            return self._finish(
-                spec.name,
-                spec.scope,
-                "deny",
-                "missing_token",
-                started,
-                summary,
-                _tool_error("This server needs an agent-auth access token."),
+        args = arguments if isinstance(arguments, dict) else {}
+        identity = self.identity_source(ctx)
+        decision = await self._admit(ctx, identity, spec, args, started)
+        if not decision.allowed:
+            self._count(spec.name, "deny")
+            return _tool_error(refusal_message(spec, decision))
+        details: dict[str, Any] = {}
+        reset = current_principal.set(identity if isinstance(identity, Principal) else None)
+        reset_details = _result_details.set(details)
+        try:
+            result = await call_next(ctx)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                self.gate.record_result(decision, "cancelled", started=started, **details)
+            raise
+        except BaseException:
+            self.gate.record_result(decision, "error", started=started, **details)
+            raise
+        finally:
+            current_principal.reset(reset)
+            _result_details.reset(reset_details)
+        outcome = "tool_error" if _failed(result) else "ok"
+        self._count(spec.name, outcome)
+        if not self.gate.record_result(decision, outcome, started=started, **details):
+            return _tool_error(
+                f"{spec.name} ran, but the host could not record its result, so the result is withheld "
+                "[audit_unavailable]; tell the user."
             )
-        scope = spec.scope or "agent-auth:session"
-        if spec.scope is None:
-            try:
-                self.gate.authenticate(token)
-            except TokenError as exc:
-                return self._finish(
-                    spec.name,
-                    None,
-                    "deny",
-                    exc.code,
-                    started,
-                    summary,
-                    _tool_error("The access token is not valid; refresh it."),
-                )
-            return await self._run(ctx, call_next, spec.name, None, started, summary, "allow")
-        decision = await self._authorize(ctx, token, scope, spec.name, summary)
-        if decision.allowed:
-            grant = (
-                "timed_grant"
-                if decision.detail == "timed_grant"
-                else (decision.approval.grant if decision.approval else None)
-            )
-            return await self._run(
-                ctx,
-                call_next,
-                spec.name,
-                scope,
-                started,
-                summary,
-                "allow",
-                tier=decision.tier,
-                family_id=decision.family_id,
-                grant=grant,
-            )
-        code = decision.code or "scope_denied"
-        reason = decision.detail if decision.approval is not None else None
-        key = {
-            "denied": "declined",
-            "timeout": "timeout",
-            "cancelled": "timeout",
-            "too_many_pending": "too_many_pending",
-        }.get(reason or "", code)
-        template = DENIED_MESSAGES.get(key, DENIED_MESSAGES["scope_denied"])
-        if code in ("invalid_token", "token_expired", "token_revoked"):
-            template = "The access token is not valid ({code}); refresh it or ask for a new one."
-        message = template.format(tool=spec.name, scope=scope, code=code, retry=int(decision.retry_after_seconds or 1))
-        return self._finish(
-            spec.name,
-            scope,
-            "deny",
-            reason or code,
-            started,
-            summary,
-            _tool_error(message),
-            family_id=decision.family_id,
-            tier=decision.tier,
-        )
+        return result
 
-    async def _authorize(
-        self, ctx: ServerRequestContext[Any, Any], token: str, scope: str, tool: str, summary: str
+    async def _admit(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        identity: EdgeIdentity,
+        spec: ToolSpec,
+        args: dict[str, Any],
+        started: float,
     ) -> Decision:
-        decision = self.gate.check(token, scope, operation=f"mcp:{tool}", audit=False)
-        if not decision.needs_approval:
-            return decision
         done = anyio.Event()
 
         async def keep_alive(approval: PendingApproval) -> None:
@@ -217,7 +234,7 @@ class GateMiddleware:
                 while not done.is_set():
                     remaining = max(0, int(approval.expires_at - time.time()))
                     await ctx.session.report_progress(
-                        waited, None, f"waiting for a person to approve {tool} ({remaining}s left)"
+                        waited, None, f"waiting for a person to approve {spec.name} ({remaining}s left)"
                     )
                     with anyio.move_on_after(PROGRESS_INTERVAL_SECONDS):
                         await done.wait()
@@ -227,68 +244,23 @@ class GateMiddleware:
 
         async with anyio.create_task_group() as task_group:
             try:
-                decision = await self.gate.authorize(
-                    token, scope, operation=f"mcp:{tool}", summary=summary, on_pending=keep_alive, audit=False
+                decision = await self.gate.admit(
+                    identity,
+                    spec.scope,
+                    surface="mcp",
+                    target=spec.name,
+                    digest=request_digest(spec.name, args),
+                    summary=lambda: spec.summary(args),
+                    on_pending=keep_alive,
+                    started=started,
                 )
             finally:
                 done.set()
         return decision
 
-    async def _run(
-        self,
-        ctx: ServerRequestContext[Any, Any],
-        call_next: CallNext,
-        tool: str,
-        scope: str | None,
-        started: float,
-        summary: str,
-        outcome: str,
-        **extra: Any,
-    ) -> HandlerResult:
-        try:
-            result = await call_next(ctx)
-        except BaseException:
-            self._audit(tool, scope, outcome, "error", started, summary, **extra)
-            raise
-        failed = (isinstance(result, CallToolResult) and result.is_error) or (
-            isinstance(result, dict) and result.get("isError") is True
-        )
-        self._audit(tool, scope, outcome, "tool_error" if failed else "ok", started, summary, **extra)
-        return result
-
-    def _finish(
-        self,
-        tool: str,
-        scope: str | None,
-        outcome: str,
-        reason: str,
-        started: float,
-        summary: str,
-        result: CallToolResult,
-        **extra: Any,
-    ) -> CallToolResult:
-        self._audit(tool, scope, outcome, reason, started, summary, **extra)
-        return result
-
-    def _audit(
-        self, tool: str, scope: str | None, outcome: str, result: str, started: float, summary: str, **extra: Any
-    ) -> None:
-        fields = {k: (v.value if isinstance(v, Tier) else v) for k, v in extra.items() if v is not None}
-        try:
-            self.gate.authority.audit.append(
-                "mcp.tool_call",
-                tool=tool,
-                scope=scope,
-                outcome=outcome,
-                result=result,
-                summary=summary,
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                **fields,
-            )
-        except AuditError:
-            log.error("audit log unwritable while recording a call of %s", tool)
+    def _count(self, tool: str, outcome: str) -> None:
         if self.on_call is not None:
-            self.on_call(tool, outcome if outcome == "deny" else result)
+            self.on_call(tool, outcome)
 
 
 class McpHttpGate:
@@ -307,6 +279,7 @@ class McpHttpGate:
         self.registry = registry
         self.resource_metadata_url = resource_metadata_url
         self.sessions = sessions
+        self.on_refusal: Callable[[str], None] = lambda tool: None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
@@ -317,18 +290,16 @@ class McpHttpGate:
         if declared is not None and declared > MAX_MCP_BODY_BYTES:
             await _json(send, 413, {"error": "request_too_large"})  # at once: nothing is read
             return
-        token = _bearer(headers)
-        if token is None:
-            await self.app(scope, receive, send)  # the SDK answers 401 from the headers alone
-            return
-        # Authenticate from the headers before reading any body: without a valid token nobody makes the
-        # daemon buffer megabytes. Only a small refused body is read, to answer with its request id.
-        try:
-            principal = self.gate.authenticate(token)
-        except TokenError as exc:
+        # The edge authenticated the headers' token once, before any body is read: without a valid token
+        # nobody makes the daemon buffer megabytes. Only a small refused body is read, for its request id.
+        principal = identity_of(scope, self.gate)
+        if not isinstance(principal, Principal):
+            if principal.code == "missing_token":
+                await self.app(scope, receive, send)  # the SDK answers 401 from the headers alone
+                return
             small = declared is not None and declared <= REFUSED_BODY_PEEK_BYTES
             body = await _read_body(receive, REFUSED_BODY_PEEK_BYTES) if small else None
-            await self._unauthorized(exc.code, _request_id(body) if body else None)(send)
+            await self._unauthorized(principal.code, _request_id(body) if body else None)(send)
             return
         body = await _read_body(receive, MAX_MCP_BODY_BYTES)
         if body is None:
@@ -385,24 +356,14 @@ class McpHttpGate:
             spec = self.registry.get(name) if isinstance(name, str) else None
             if spec is None or spec.scope is None:
                 continue
-            if principal.scopes.get(spec.scope, Tier.DENY) is Tier.DENY:
-                self._audit_refusal(principal.family_id, spec.name, spec.scope)
+            if principal.tier(spec.scope) is Tier.DENY:
+                refused = Decision(
+                    False, "scope_denied", Tier.DENY, principal.family_id, principal.label, principal.token_id
+                )
+                self.gate.record_decision(refused, surface="mcp", target=spec.name, scope=spec.scope)
+                self.on_refusal(spec.name)
                 return self._forbidden(spec.scope, spec.name, message.get("id"))
         return None
-
-    def _audit_refusal(self, family_id: str, tool: str, scope: str) -> None:
-        try:
-            self.gate.authority.audit.append(
-                "mcp.tool_call",
-                tool=tool,
-                scope=scope,
-                outcome="deny",
-                result="insufficient_scope",
-                family_id=family_id,
-                latency_ms=0.0,
-            )
-        except AuditError:
-            log.error("audit log unwritable while refusing %s", tool)
 
     def _unauthorized(self, code: str, request_id: Any) -> Callable[[Send], Any]:
         """401 with the SDK's Bearer challenge; the body is a JSON-RPC error that says what to do."""
@@ -442,11 +403,6 @@ class McpHttpGate:
             )
 
         return respond
-
-
-def _bearer(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, rest = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
 
 
 def _content_length(headers: dict[bytes, bytes]) -> int | None:

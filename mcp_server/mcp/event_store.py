@@ -23,8 +23,9 @@ from mcp.server.streamable_http import EventCallback, EventId, EventMessage, Eve
 from mcp.types import JSONRPCMessage
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth.errors import TokenError
 from auth.gate import Gate
+from auth.principal import Principal
+from mcp_server.daemon.edge import identity_of
 
 DEFAULT_MAX_EVENTS = 2048
 # Suggested reconnect delay (SSE ``retry``, milliseconds) sent on each stream's priming event.
@@ -100,19 +101,13 @@ class EventOwnership:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = session_id = None
+        session_id = None
         for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                kind, _, rest = value.decode("latin-1").partition(" ")
-                token = rest.strip() if kind.lower() == "bearer" and rest.strip() else None
-            elif name == SESSION_HEADER:
+            if name == SESSION_HEADER:
                 session_id = value.decode("latin-1")
-        owner = None
-        if token is not None:
-            try:
-                owner = Owner(self.gate.authenticate(token).family_id, session_id)
-            except TokenError:
-                owner = None
+        # The principal the edge established for this request (no second authentication).
+        identity = identity_of(scope, self.gate)
+        owner = Owner(identity.family_id, session_id) if isinstance(identity, Principal) else None
 
         async def named(message: Message) -> None:
             if owner is not None and owner.session_id is None and message["type"] == "http.response.start":

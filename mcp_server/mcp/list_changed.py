@@ -32,21 +32,21 @@ from mcp.server.subscriptions import ServerEvent, ToolsListChanged
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from auth.audit import AuditLog
-from auth.errors import TokenError
 from auth.gate import Gate
+from auth.principal import EdgeIdentity, Principal
 
 log = logging.getLogger(__name__)
 
-TokenSource = Callable[[ServerRequestContext[Any, Any]], str | None]
+IdentitySource = Callable[[ServerRequestContext[Any, Any]], EdgeIdentity]
 CHANGE_EVENTS = frozenset({"token.modify"})
 
 _family: ContextVar[str | None] = ContextVar("mcp_request_family", default=None)
 
 
 class FamilyToolLists:
-    def __init__(self, gate: Gate, token_source: TokenSource) -> None:
+    def __init__(self, gate: Gate, identity_source: IdentitySource) -> None:
         self.gate = gate
-        self.token_source = token_source
+        self.identity_source = identity_source
         self._sessions: dict[str, weakref.WeakSet[Any]] = {}
         self._listeners: dict[str, dict[object, Callable[[ServerEvent], None]]] = {}
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -74,13 +74,8 @@ class FamilyToolLists:
         return result
 
     def _family_of(self, ctx: ServerRequestContext[Any, Any]) -> str | None:
-        token = self.token_source(ctx)
-        if token is None:
-            return None
-        try:
-            return self.gate.authenticate(token).family_id
-        except TokenError:
-            return None
+        identity = self.identity_source(ctx)  # the edge's principal: no second authentication
+        return identity.family_id if isinstance(identity, Principal) else None
 
     # --- SubscriptionBus: 2026 listen streams ----------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from mcp.server import MCPServer
@@ -15,10 +14,16 @@ from mcp.types import Implementation
 from pydantic import AnyHttpUrl, BaseModel, Field
 from starlette.routing import BaseRoute, Route
 
-from auth.errors import TokenError
 from auth.gate import Gate
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.mcp.enforcement import GateMiddleware, McpHttpGate, TokenSource, bearer_from_request
+from mcp_server.mcp.enforcement import (
+    GateMiddleware,
+    McpHttpGate,
+    TokenSource,
+    current_principal,
+    identity_from_request,
+    identity_from_token,
+)
 from mcp_server.mcp.event_store import RETRY_INTERVAL_MS, BoundedEventStore, EventOwnership
 from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.list_changed import FamilyToolLists
@@ -51,20 +56,12 @@ class WhoAmI(BaseModel):
     access_token_expires_at: float
 
 
-def _request_token(ctx: Context[Any]) -> str | None:
-    return bearer_from_request(ctx.request_context)
-
-
-def whoami_tool(gate: Gate, registry: ToolRegistry, token_source: Callable[[Context[Any]], str | None]) -> ToolSpec:
+def whoami_tool(registry: ToolRegistry) -> ToolSpec:
     async def whoami(ctx: Context[Any]) -> WhoAmI:
         """Tell the agent which token it holds: label, scopes with tiers, and which tools it may call."""
-        token = token_source(ctx)
-        if token is None:
-            raise ToolError("no agent-auth access token on this connection")
-        try:
-            principal = gate.authenticate(token)
-        except TokenError as exc:
-            raise ToolError(f"the access token is not valid ({exc.code})") from None
+        principal = current_principal.get()
+        if principal is None:  # the gate admits whoami only with a principal; defence in depth
+            raise ToolError("no valid agent-auth access token on this connection")
         by_scope: dict[str, list[str]] = {}
         for spec in registry:
             if spec.scope is not None:
@@ -75,10 +72,7 @@ def whoami_tool(gate: Gate, registry: ToolRegistry, token_source: Callable[[Cont
         ]
 
         def tier(spec: ToolSpec) -> str:
-            if spec.scope is None:
-                return "allow"
-            found = principal.scopes.get(spec.scope)
-            return found.value if found is not None else "deny"
+            return "allow" if spec.scope is None else principal.tier(spec.scope).value
 
         allowed = sorted(spec.name for spec in registry if tier(spec) == "allow")
         prompted = sorted(spec.name for spec in registry if tier(spec) == "prompt")
@@ -107,17 +101,20 @@ def build_mcp_server(
     registry: ToolRegistry,
     *,
     resource_url: str | None = None,
-    token_source: TokenSource = bearer_from_request,
+    token_source: TokenSource | None = None,
     version: str = "",
     tool_lists: FamilyToolLists | None = None,
 ) -> tuple[MCPServer, GateMiddleware]:
     """An MCPServer exposing every registered tool behind the gate.
 
-    With ``tool_lists`` the server tells a family's live sessions when its tool list changes.
+    With ``tool_lists`` the server tells a family's live sessions when its tool list changes. Over HTTP
+    (``resource_url``) the daemon's edge identified the caller; ``token_source`` is for transports without
+    that edge (the in-memory client), where each request is identified once here.
     """
     from mcp_server.mcp.verifier import GateTokenVerifier
 
-    middleware = GateMiddleware(gate, registry, token_source)
+    identity = identity_from_request(gate) if token_source is None else identity_from_token(gate, token_source)
+    middleware = GateMiddleware(gate, registry, identity)
     prompts: list[MCPServer] = []
 
     async def prompt_names() -> set[str]:
@@ -126,7 +123,7 @@ def build_mcp_server(
     hygiene = ProtocolHygiene(Implementation(name="agent-auth", version=version).model_dump(), prompt_names)
     kwargs: dict[str, Any] = {}
     if resource_url is not None:
-        kwargs["token_verifier"] = GateTokenVerifier(gate, resource_url)
+        kwargs["token_verifier"] = GateTokenVerifier(resource_url)
         kwargs["auth"] = AuthSettings(
             # Strings, so the settings keep a path-less issuer without a trailing slash (RFC 8414 compares
             # issuers exactly; the authorization server's metadata names the same string).
@@ -161,8 +158,7 @@ def build_mcp_server(
 def default_registry(ctx: DaemonContext) -> ToolRegistry:
     """whoami plus whatever tool providers the daemon was given (Things, GPG)."""
     registry = ToolRegistry()
-    token_source: Callable[[Context[Any]], str | None] = _request_token
-    registry.add(whoami_tool(ctx.gate, registry, token_source))
+    registry.add(whoami_tool(registry))
     for provider in ctx.extras.get("tool_providers", []):
         for spec in provider(ctx):
             registry.add(spec)
@@ -176,7 +172,7 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     registry = default_registry(ctx)
     ctx.known_scopes.update(registry.known_scopes())
     ctx.extras["tool_registry"] = registry
-    tool_lists = FamilyToolLists(ctx.gate, bearer_from_request)
+    tool_lists = FamilyToolLists(ctx.gate, identity_from_request(ctx.gate))
     server, middleware = build_mcp_server(
         ctx.gate, registry, resource_url=resource_url, version=_version(), tool_lists=tool_lists
     )
@@ -201,6 +197,7 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
         build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
         sessions=sessions,
     )
+    gated.on_refusal = lambda tool: ctx.metrics.mcp_tool_calls.labels(tool, "deny").inc()
     # The protected-resource metadata names the daemon as authorization server, so serve one.
     oauth = authorization_server(ctx, resource_url)
     routes: list[BaseRoute] = [

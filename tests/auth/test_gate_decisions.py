@@ -65,8 +65,8 @@ def test_an_allowed_scope_is_allowed_and_recorded_as_allow(authority: Authority,
     assert (decision.family_id, decision.label) == (issued.family_id, "notes")
     record = last_record(authority)
     assert record["outcome"] == "allow" and record["scope"] == "things:read" and record["tier"] == "allow"
-    assert record["operation"] == "list_todos" and record["family_id"] == issued.family_id
-    assert "code" not in record
+    assert record["target"] == "list_todos" and record["family_id"] == issued.family_id
+    assert record["code"] is None
 
 
 @pytest.mark.parametrize(
@@ -202,8 +202,8 @@ async def test_a_prompt_a_person_approves_is_allowed_and_recorded_with_the_appro
     assert_decision(decision, True, Tier.PROMPT, None)
     assert decision.approval is not None and decision.approval.reason == "approved"
     record = last_record(authority)
-    assert (record["outcome"], record["tier"], record["approval"]) == ("allow", "prompt", "approved")
-    assert "code" not in record
+    assert (record["outcome"], record["tier"], record["reason"]) == ("allow", "prompt", "approved")
+    assert record["code"] is None
 
 
 @pytest.mark.anyio
@@ -217,7 +217,7 @@ async def test_a_prompt_a_person_denies_is_refused_with_a_code_and_recorded(auth
     assert decision.detail == "denied"
     assert decision.approval is not None and decision.approval.approved is False
     record = last_record(authority)
-    assert (record["outcome"], record["code"], record["approval"]) == ("deny", "scope_denied", "denied")
+    assert (record["outcome"], record["code"], record["reason"]) == ("deny", "scope_denied", "denied")
 
 
 @pytest.mark.anyio

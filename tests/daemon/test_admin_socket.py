@@ -199,7 +199,7 @@ async def test_a_subscriber_sees_decisions_in_the_audit_stream(daemon: RunningDa
                 if message["event"] == "audit" and message["data"]["event"] == "decision":
                     break
     assert message["data"]["outcome"] == "deny"
-    assert message["data"]["code"] == "scope_denied"
+    assert message["data"]["reason"] == "scope_denied"
 
 
 # --- the CLI ------------------------------------------------------------------------------------

@@ -214,6 +214,6 @@ async def test_every_decision_is_audited_with_its_outcome(daemon: RunningDaemon)
     import json
 
     entries = [json.loads(line) for line in daemon.settings.audit_log_path.read_text().splitlines()]
-    decisions = [(e.get("outcome"), e.get("scope"), e.get("code")) for e in entries if e.get("event") == "decision"]
-    assert ("allow", "things:read", None) in decisions
+    decisions = [(e.get("outcome"), e.get("scope"), e.get("reason")) for e in entries if e.get("event") == "decision"]
+    assert ("allow", "things:read", "allow_tier") in decisions
     assert ("deny", "things:write", "scope_denied") in decisions

@@ -111,7 +111,8 @@ def test_git_commit_and_tag_are_signed_through_the_daemon_and_verify(
     assert git(repo, env, "verify-tag", "v1").returncode == 0
     assert git(repo, env, "log", "-1", "--format=%G?").stdout.strip() == "G"
     family_id = daemon.ctx.gate.authenticate(access).family_id
-    signed = [e for e in audit(daemon, "gpg.sign") if e.get("family_id") == family_id]
+    calls = {e["call_id"] for e in audit(daemon, "decision") if e["family_id"] == family_id}
+    signed = [e for e in audit(daemon, "call.result") if e["call_id"] in calls and "fingerprint" in e]
     assert [e["result"] for e in signed] == ["ok", "ok"]
     assert 'commit "Signed through agent-auth"' in signed[0]["summary"]
     assert 'tag "v1"' in signed[1]["summary"]
@@ -146,7 +147,7 @@ def test_a_key_that_is_not_allowlisted_fails_and_no_commit_is_created(
     assert not has_commits(repo, env)
     # Refused before any person is asked: a request that cannot succeed never reaches the approval queue.
     assert len(daemon.ctx.broker.history) == history_before and daemon.ctx.broker.pending() == []
-    assert audit(daemon, "gpg.sign")[-1]["result"] == "key_not_allowed"
+    assert audit(daemon, "decision")[-1]["reason"] == "key_not_allowed"
 
 
 def test_the_rest_bridge_answers_401_without_a_token_and_403_without_the_scope(

@@ -136,13 +136,14 @@ async def test_every_signature_is_audited_with_digest_summary_key_and_result(
 ) -> None:
     async with connect(gpg_sign="allow") as client:
         signed = structured(await client.call_tool("gpg_sign", sign_args(keys.alice)))
-    [entry] = audit(ctx, "gpg.sign")
-    assert entry["result"] == "ok" and entry["surface"] == "mcp"
+    [entry] = audit(ctx, "call.result")
+    assert entry["result"] == "ok"
     assert entry["payload_sha256"] == signed["payload_sha256"]
     assert entry["fingerprint"] == keys.alice
     assert SUBJECT in entry["summary"]
-    [call] = audit(ctx, "mcp.tool_call")
-    assert call["tool"] == "gpg_sign" and call["summary"] == entry["summary"]
+    [call] = audit(ctx, "decision")
+    assert (call["target"], call["surface"], call["call_id"]) == ("gpg_sign", "mcp", entry["call_id"])
+    assert len(call["digest"]) == 64
 
 
 async def test_a_base64_payload_signs_the_same_bytes_as_text(connect: Callable[..., Any], keys: GpgKeys) -> None:
@@ -180,7 +181,7 @@ async def test_a_prompt_token_waits_for_an_approval_that_shows_subject_author_an
     assert "author Alice Example <alice@example.org>" in approval["summary"]
     assert "1 parent" in approval["summary"] and keys.alice in approval["summary"]
     assert signed["summary"] == approval["summary"]
-    assert [e["result"] for e in audit(ctx, "gpg.sign")] == ["ok"]
+    assert [e["result"] for e in audit(ctx, "call.result")] == ["ok"]
 
 
 async def test_a_declined_approval_signs_nothing(
@@ -190,9 +191,9 @@ async def test_a_declined_approval_signs_nothing(
         result = await client.call_tool("gpg_sign", sign_args(keys.alice))
     assert "declined" in error_text(result)
     assert len(shown) == 1
-    assert audit(ctx, "gpg.sign") == []
-    [call] = audit(ctx, "mcp.tool_call")
-    assert call["outcome"] == "deny" and call["result"] == "denied"
+    assert audit(ctx, "call.result") == []
+    [call] = audit(ctx, "decision")
+    assert call["outcome"] == "deny" and call["reason"] == "denied"
 
 
 async def test_a_key_that_is_not_allowlisted_fails_clearly_and_nothing_is_signed(
@@ -203,7 +204,7 @@ async def test_a_key_that_is_not_allowlisted_fails_clearly_and_nothing_is_signed
     message = error_text(result)
     assert "[key_not_allowed]" in message and keys.mallory in message
     assert "BEGIN PGP SIGNATURE" not in message
-    assert [e["result"] for e in audit(ctx, "gpg.sign")] == ["key_not_allowed"]
+    assert [(e["result"], e["error"]) for e in audit(ctx, "call.result")] == [("tool_error", "key_not_allowed")]
 
 
 async def test_a_payload_that_is_not_a_git_object_is_refused(connect: Callable[..., Any], keys: GpgKeys) -> None:
@@ -237,7 +238,7 @@ async def test_a_notation_names_the_audited_request_when_enabled(
     integration.notations_enabled = True
     async with connect(gpg_sign="allow") as client:
         signed = structured(await client.call_tool("gpg_sign", sign_args(keys.alice)))
-    [entry] = audit(ctx, "gpg.sign")
+    [entry] = audit(ctx, "call.result")
     packets = subprocess.run(
         ["gpg", "--homedir", str(keys.home), "--batch", "--list-packets"],
         input=signed["signature"].encode(),

@@ -83,7 +83,7 @@ def sample(tmp_path: Path) -> SampleDatabase:
 async def connected(ctx: DaemonContext, label: str = "schema-test") -> AsyncIterator[Client]:
     access = token(ctx, label=label, **ALL_SCOPES)
     registry = ToolRegistry()
-    registry.add(whoami_tool(ctx.gate, registry, lambda _ctx: access))
+    registry.add(whoami_tool(registry))
     for provider in ctx.extras.get("tool_providers", []):
         for spec in provider(ctx):
             registry.add(spec)

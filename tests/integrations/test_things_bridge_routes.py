@@ -87,7 +87,7 @@ def test_an_expired_token_is_401_token_expired_so_the_client_refreshes(things_da
 def test_every_bridge_decision_is_audited(things_daemon: ThingsDaemon) -> None:
     get(things_daemon, "/areas", things_daemon.token(things_read="allow"))
     entries = [json.loads(line) for line in things_daemon.running.settings.audit_log_path.read_text().splitlines()]
-    decisions = [e for e in entries if e["event"] == "decision" and e["operation"] == "GET /things-bridge/v1/areas"]
+    decisions = [e for e in entries if e["event"] == "decision" and e["target"] == "GET /things-bridge/v1/areas"]
     assert [(d["outcome"], d["scope"]) for d in decisions] == [("allow", "things:read")]
 
 

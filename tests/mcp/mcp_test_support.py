@@ -96,3 +96,21 @@ def audit_entries(audit: AuditLog | Path, event: str) -> list[dict[str, Any]]:
     path = audit if isinstance(audit, Path) else audit.path
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [e for e in entries if e.get("event") == event]
+
+
+def call_records(audit: AuditLog | Path) -> list[dict[str, Any]]:
+    """One dict per gated call: its ``decision`` record plus ``tool`` (its target) and ``result`` — the
+    ``call.result`` entry's result for a call that ran, else the refusal's reason."""
+    results = {e["call_id"]: e for e in audit_entries(audit, "call.result")}
+    calls = []
+    for decision in audit_entries(audit, "decision"):
+        ran = results.get(decision["call_id"])
+        calls.append(
+            {
+                **decision,
+                "tool": decision["target"],
+                "result": ran["result"] if ran is not None else decision["reason"],
+                "result_entry": ran,
+            }
+        )
+    return calls

@@ -24,6 +24,7 @@ from tests.mcp.mcp_test_support import (
     WRITE_SCOPE,
     ToolRuns,
     audit_entries,
+    call_records,
     notes_tools,
 )
 
@@ -35,7 +36,7 @@ WAIT_SECONDS = 10.0
 def serve(context: DaemonContext, runs: ToolRuns, token: str | None) -> MCPServer:
     """whoami plus the test tools behind the gate, every request speaking with ``token``."""
     registry = ToolRegistry()
-    registry.add(whoami_tool(context.gate, registry, lambda ctx: token))
+    registry.add(whoami_tool(registry))
     for spec in notes_tools(runs):
         registry.add(spec)
     server, _ = build_mcp_server(context.gate, registry, token_source=lambda ctx: token)
@@ -115,7 +116,7 @@ async def test_denied_tool_call_is_a_tool_error_and_the_body_never_runs(
     assert denied.is_error
     assert absent.is_error
     assert runs.names == []
-    results = [e["result"] for e in audit_entries(context.authority.audit, "mcp.tool_call")]
+    results = [e["result"] for e in call_records(context.authority.audit)]
     assert results == ["scope_denied", "scope_denied"]
 
 
@@ -155,7 +156,7 @@ async def test_prompt_tool_declined_is_a_tool_error_and_never_runs(
 
     assert result.is_error
     assert runs.names == []
-    [entry] = audit_entries(context.authority.audit, "mcp.tool_call")
+    [entry] = call_records(context.authority.audit)
     assert (entry["outcome"], entry["result"]) == ("deny", "denied")
 
 
@@ -170,11 +171,11 @@ async def test_prompt_tool_nobody_decides_times_out_as_a_tool_error(
     assert result.is_error
     assert runs.names == []
     assert context.broker.pending() == []
-    [entry] = audit_entries(context.authority.audit, "mcp.tool_call")
+    [entry] = call_records(context.authority.audit)
     assert (entry["outcome"], entry["result"]) == ("deny", "timeout")
 
 
-async def test_each_call_writes_one_audit_entry_with_summary_and_latency_and_no_argument_values(
+async def test_each_call_writes_one_decision_record_with_digest_and_latency_and_no_argument_values(
     context: DaemonContext, runs: ToolRuns, family: IssuedTokens
 ) -> None:
     async def approve() -> None:
@@ -190,7 +191,7 @@ async def test_each_call_writes_one_audit_entry_with_summary_and_latency_and_no_
         await client.call_tool("purge_notes", {})
         await client.call_tool("whoami", {})
 
-    entries = audit_entries(context.authority.audit, "mcp.tool_call")
+    entries = call_records(context.authority.audit)
     assert [e["tool"] for e in entries] == ["read_note", "write_note", "purge_notes", "whoami"]
     assert [(e["outcome"], e["result"]) for e in entries] == [
         ("allow", "ok"),
@@ -199,8 +200,9 @@ async def test_each_call_writes_one_audit_entry_with_summary_and_latency_and_no_
         ("allow", "ok"),
     ]
     assert [e["scope"] for e in entries] == [READ_SCOPE, WRITE_SCOPE, ADMIN_SCOPE, None]
-    assert entries[0]["summary"] == "read_note(title)"
-    assert entries[1]["summary"] == "write note 'plan'"
+    assert len({e["digest"] for e in entries}) == 4, "each call names its request by digest"
+    [asked] = audit_entries(context.authority.audit, "approval.requested")
+    assert asked["summary"] == "write note 'plan'"
     assert all(isinstance(e["latency_ms"], float) and e["latency_ms"] >= 0 for e in entries)
     raw = context.authority.audit.path.read_text(encoding="utf-8")
     assert SECRET not in raw
@@ -234,7 +236,7 @@ async def test_whoami_with_a_revoked_token_is_a_tool_error(
     async with Client(serve(context, runs, family.access_token)) as client:
         result = await client.call_tool("whoami", {})
     assert result.is_error
-    [entry] = audit_entries(context.authority.audit, "mcp.tool_call")
+    [entry] = call_records(context.authority.audit)
     assert entry["result"] == "token_revoked"
 
 
@@ -257,5 +259,5 @@ async def test_a_tool_that_fails_is_audited_as_a_tool_error(
         result = await client.call_tool("read_note", {})  # "title" is required
 
     assert result.is_error
-    [entry] = audit_entries(context.authority.audit, "mcp.tool_call")
+    [entry] = call_records(context.authority.audit)
     assert (entry["outcome"], entry["result"]) == ("allow", "tool_error")

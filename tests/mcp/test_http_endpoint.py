@@ -24,7 +24,7 @@ from tests.mcp.mcp_test_support import (
     READ_SCOPE,
     WRITE_SCOPE,
     ToolRuns,
-    audit_entries,
+    call_records,
 )
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
@@ -163,8 +163,8 @@ async def test_a_denied_or_absent_tool_call_is_refused_with_403_insufficient_sco
     assert response.json()["id"] == 1
     assert error["data"] == {"error": "insufficient_scope", "scope": needed, "tool": tool}
     assert runs.names == []
-    [entry] = audit_entries(daemon.ctx.authority.audit, "mcp.tool_call")
-    assert (entry["tool"], entry["outcome"], entry["result"]) == (tool, "deny", "insufficient_scope")
+    [entry] = call_records(daemon.ctx.authority.audit)
+    assert (entry["tool"], entry["outcome"], entry["result"]) == (tool, "deny", "scope_denied")
 
 
 async def test_the_sdk_client_calling_a_denied_tool_fails_and_the_tool_never_runs(
@@ -245,7 +245,7 @@ async def test_a_prompt_tool_denied_on_the_admin_socket_is_a_tool_error_and_neve
 
     assert result["value"].is_error
     assert runs.names == []
-    entries = audit_entries(daemon.ctx.authority.audit, "mcp.tool_call")
+    entries = call_records(daemon.ctx.authority.audit)
     assert [(e["outcome"], e["result"]) for e in entries] == [("deny", "denied")]
 
 
@@ -260,7 +260,7 @@ async def test_a_prompt_nobody_decides_times_out_as_a_declined_tool_error(
 
     assert result.is_error
     assert runs.names == []
-    entries = audit_entries(daemon.ctx.authority.audit, "mcp.tool_call")
+    entries = call_records(daemon.ctx.authority.audit)
     assert [(e["outcome"], e["result"]) for e in entries] == [("deny", "timeout")]
 
 

@@ -110,7 +110,7 @@ class _Session:
 
 
 async def test_only_the_changed_familys_sessions_and_listen_streams_are_told() -> None:
-    lists = FamilyToolLists(gate=None, token_source=lambda _ctx: None)  # type: ignore[arg-type]
+    lists = FamilyToolLists(gate=None, identity_source=lambda _ctx: None)  # type: ignore[arg-type]
     mine, theirs = _Session(), _Session()
     lists._sessions = {"mine": _weak(mine), "theirs": _weak(theirs)}
     heard: list[str] = []

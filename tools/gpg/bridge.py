@@ -43,7 +43,7 @@ from tools.gpg.errors import (
     UnsupportedOperationError,
 )
 from tools.gpg.runner import KEYID_FORMATS, Notation
-from tools.gpg.service import GpgService
+from tools.gpg.service import GpgService, SignResult
 
 __all__ = [
     "BridgeSignRequest",
@@ -53,6 +53,7 @@ __all__ = [
     "handle_verify",
     "parse_sign_request",
     "parse_verify_request",
+    "sign_response",
 ]
 
 JsonBody = dict[str, object]
@@ -175,6 +176,11 @@ def handle_sign(
         result = service.sign(request.local_user, request.payload, notations=notations)
     except GpgError as exc:
         return error_response(exc)
+    return sign_response(request, result)
+
+
+def sign_response(request: BridgeSignRequest, result: SignResult) -> tuple[int, JsonBody]:
+    """The seed's 200 answer to a sign request, from the signature made for it."""
     status_text = "".join(line + "\n" for line in result.status_lines) if request.status_fd_enabled else ""
     return 200, {
         "signature_b64": _b64(result.signature),

@@ -32,7 +32,7 @@ def entry_outcome(entry: Mapping[str, Any]) -> str:
 
 
 def entry_detail(entry: Mapping[str, Any]) -> str:
-    parts = [str(entry[k]) for k in ("code", "reason", "approval", "summary") if entry.get(k)]
+    parts = [str(entry[k]) for k in ("code", "reason", "approval", "summary", "result") if entry.get(k)]
     if entry.get("new_family_id"):
         parts.append(f"→ {entry['new_family_id']}")
     return " · ".join(parts)
@@ -97,7 +97,7 @@ class AuditScreen(Screen[None]):
             filters["outcome"] = outcome
         operation = self.query_one("#filter-operation", Input).value.strip()
         if operation:
-            filters["operation"] = operation
+            filters["target"] = operation
         return filters
 
     @on(Input.Changed)
@@ -125,7 +125,7 @@ class AuditScreen(Screen[None]):
             Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
             plain(self.hub.family_label(str(family_id)) if family_id else ""),
             plain(entry.get("scope")),
-            plain(entry.get("operation")),
+            plain(entry.get("target") or entry.get("operation")),
             plain(entry_detail(entry)),
         )
 
