@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-FD_RESERVE_FRACTION = 8  # keep 1/8 of the descriptor limit (at least FD_RESERVE_MIN) for the store, gpg, admin
-FD_RESERVE_MIN = 64
+# Keep a quarter of the descriptor limit (at least FD_RESERVE_MIN) for everything else: SQLite opens three
+# descriptors per worker thread, gpg runs hold pipes, admin clients hold sockets.
+FD_RESERVE_FRACTION = 4
+FD_RESERVE_MIN = 128
 
 
 @dataclass(frozen=True)
@@ -53,55 +55,58 @@ def connection_budget(configured: int, nofile_limit: int) -> int:
 
 
 def guarded_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
-    """An h11 protocol class enforcing ``limits`` (uvicorn builds one instance per connection)."""
+    """An h11 protocol class enforcing ``limits`` (uvicorn builds one instance per connection).
+
+    Bookkeeping is O(1) per event: open connections are counted, idle ones kept oldest first.
+    """
+    idle: OrderedDict[GuardedH11Protocol, None] = OrderedDict()
+    counted: set[GuardedH11Protocol] = set()
 
     class GuardedH11Protocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
-        _idle_since: float = 0.0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._idle_since = time.monotonic()
-            if len(self.connections) > limits.max_connections and not self._evict_one_idle():
+            counted.add(self)
+            if len(counted) > limits.max_connections and not self._evict_one_idle():
                 log.warning(
                     "connection limit (%d) reached with every connection busy; refusing one", limits.max_connections
                 )
                 self._close_now()
                 return
+            idle[self] = None
             self._arm(limits.header_timeout_seconds)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._forget()
             super().connection_lost(exc)
 
         def handle_events(self) -> None:
             before = self.conn.their_state
             super().handle_events()
             after = self.conn.their_state
-            if after is not before:
+            if after is not before and after is not h11.IDLE:
+                idle.pop(self, None)
                 if after is h11.SEND_BODY:
                     self._arm(limits.body_timeout_seconds)
-                elif after is not h11.IDLE:
+                else:
                     self._disarm()  # the request is in; the app's own time limits apply from here
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self._idle_since = time.monotonic()
-            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE and self in counted:
+                idle[self] = None
+                idle.move_to_end(self)
                 self._arm(limits.header_timeout_seconds)
 
         # --- helpers -----------------------------------------------------------------------
 
-        def _idle(self) -> bool:
-            return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
-
         def _evict_one_idle(self) -> bool:
-            idle = [c for c in self.connections if c is not self and isinstance(c, GuardedH11Protocol) and c._idle()]
-            if not idle:
-                return False
-            oldest = min(idle, key=lambda c: c._idle_since)
-            oldest._close_now()
-            return True
+            for candidate in idle:
+                if candidate is not self:
+                    candidate._close_now()
+                    return True
+            return False
 
         def _arm(self, seconds: float) -> None:
             self._disarm()
@@ -117,8 +122,13 @@ def guarded_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
             if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
                 self._close_now()
 
-        def _close_now(self) -> None:
+        def _forget(self) -> None:
             self._disarm()
+            idle.pop(self, None)
+            counted.discard(self)
+
+        def _close_now(self) -> None:
+            self._forget()  # now, not on the next loop turn, so a burst of accepts counts right
             if self.cycle is not None and not self.cycle.response_complete:
                 self.cycle.disconnected = True
                 self.cycle.message_event.set()

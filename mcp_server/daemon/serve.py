@@ -43,7 +43,7 @@ _FORCE_EXIT_POLL_SECONDS = 0.1
 
 
 SECOND_SIGNAL_EXIT_CODE = 130
-HARD_EXIT_SECONDS = 2.0
+HARD_EXIT_SECONDS = 0.5
 
 
 class EssentialTaskFailed(RuntimeError):
