@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from auth.untrusted import neutralise
 from mcp_server.client.credentials import CredentialsError, CredentialStore, fresh_access_token
 from mcp_server.client.http import DaemonUnreachableError, HttpResult, request_json
 
@@ -140,8 +141,8 @@ def connect(env: dict[str, str] | None = None, store: CredentialStore | None = N
 
 
 def _clean(value: object, width: int | None = None) -> str:
-    """Task text is untrusted: no control characters (terminal escapes) reach the terminal."""
-    text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+    """Task text is untrusted: control and invisible characters are shown (``␛[2J``), never sent raw."""
+    text = neutralise(str(value or ""))
     if width is not None and len(text) > width:
         return text[: width - 1] + "…"
     return text

@@ -114,7 +114,7 @@ def test_no_credentials_at_all_exits_2_and_says_how_to_log_in(
 
 
 def test_control_characters_in_task_text_never_reach_the_terminal() -> None:
-    assert things_cli._clean("evil\x1b[2Jtitle\r\n", 40) == "evil [2Jtitle  "
+    assert things_cli._clean("evil\x1b[2Jtitle\r\n", 40) == "evil␛[2Jtitle␍␊"
 
 
 def test_logbook_over_a_period_and_projects_by_list(things_daemon: ThingsDaemon) -> None:
