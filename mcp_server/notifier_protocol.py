@@ -22,6 +22,7 @@ import stat
 from pathlib import Path
 
 from auth.fsutil import ensure_private_dir, write_private_file
+from mcp_server.errors import AgentAuthError
 
 SIGNATURE_HEADER = "X-Agent-Auth-Signature"
 SECRET_BYTES = 32
@@ -29,7 +30,7 @@ _REQUEST_CONTEXT = b"agent-auth-request\0"
 _ANSWER_CONTEXT = b"agent-auth-answer\0"
 
 
-class NotifierSecretError(Exception):
+class NotifierSecretError(AgentAuthError):
     """The notifier secret file is missing, unreadable, not ours or not private."""
 
 

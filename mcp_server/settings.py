@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from auth.keys import KeyStoreKind
+from mcp_server.errors import AgentAuthError
 
 ENV_PREFIX = "AGENT_AUTH_"
 
 
-class SettingsError(Exception):
+class SettingsError(AgentAuthError):
     code = "invalid_settings"
 
 

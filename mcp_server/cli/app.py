@@ -9,8 +9,18 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
+from auth.errors import AuthError
 from auth.untrusted import neutralise
+
+# The exit codes live with the error vocabulary; commands import them from here.
+from mcp_server.errors import EXIT_CONFLICT as EXIT_CONFLICT
+from mcp_server.errors import EXIT_FAILED as EXIT_FAILED
+from mcp_server.errors import EXIT_NOT_FOUND as EXIT_NOT_FOUND
+from mcp_server.errors import EXIT_OK as EXIT_OK
+from mcp_server.errors import EXIT_STORE as EXIT_STORE
+from mcp_server.errors import EXIT_UNREACHABLE as EXIT_UNREACHABLE
+from mcp_server.errors import EXIT_USAGE as EXIT_USAGE
+from mcp_server.errors import AgentAuthError, exit_code
 from mcp_server.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -19,13 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent_auth")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_STORE = 4
-EXIT_UNREACHABLE = 5
-EXIT_CONFLICT = 6
 
 EXIT_CODES_HELP = """exit codes:
   0  success
@@ -38,7 +41,7 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
-class UserError(Exception):
+class UserError(AgentAuthError):
     """An error to report to the person at the terminal, with a hint and an exit code."""
 
     def __init__(self, message: str, *, code: str, exit_code: int = EXIT_FAILED, hint: str | None = None) -> None:
@@ -50,13 +53,8 @@ class UserError(Exception):
 
 
 def exit_code_for(error: AuthError) -> int:
-    if isinstance(error, FamilyNotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, KeyStoreError | StoreError):
-        return EXIT_STORE
-    if isinstance(error, ValueError):
-        return EXIT_USAGE
-    return EXIT_FAILED
+    """The exit code the error vocabulary gives the error's code."""
+    return exit_code(error)
 
 
 @dataclass

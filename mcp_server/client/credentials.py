@@ -21,13 +21,14 @@ from typing import Any
 from auth.keyring_probe import real_keyring_backend
 from mcp_server.client.http import request_json
 from mcp_server.client.paths import client_config_dir
+from mcp_server.errors import AgentAuthError
 
 KEYRING_SERVICE = "agent-auth-client"
 KEYRING_ENTRY = "credentials"
 REFRESH_MARGIN_SECONDS = 60.0
 
 
-class CredentialsError(Exception):
+class CredentialsError(AgentAuthError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code

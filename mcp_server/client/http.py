@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp_server.errors import AgentAuthError
 
-class DaemonUnreachableError(Exception):
+
+class DaemonUnreachableError(AgentAuthError):
     code = "daemon_unreachable"
 
 

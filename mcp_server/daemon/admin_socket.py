@@ -34,6 +34,7 @@ from auth.scopes import validate_scope, validate_scope_map
 from mcp_server.admin_ops import LocalAdmin
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.peercred import PeerCredentialsError, peer_uid, reader_for
+from mcp_server.errors import admin_error
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +141,7 @@ class AdminServer:
         except PeerCredentialsError as exc:
             log.warning("%s", exc)
             with contextlib.suppress(Exception):
-                await stream.send(
-                    json.dumps({"id": None, "error": {"code": "peer_refused", "message": str(exc)}}).encode() + b"\n"
-                )
+                await stream.send(json.dumps(admin_error(None, "peer_refused", str(exc))).encode() + b"\n")
             await stream.aclose()
             return
         send, receive = anyio.create_memory_object_stream[bytes](1000)
@@ -163,11 +162,7 @@ class AdminServer:
                     except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError):
                         break
                     except anyio.DelimiterNotFound:
-                        await send.send(
-                            _encode(
-                                {"id": None, "error": {"code": "request_too_large", "message": "request line too long"}}
-                            )
-                        )
+                        await send.send(_encode(admin_error(None, "request_too_large", "request line too long")))
                         break
                     response = await self._dispatch(line, send, unsubscribers)
                     await send.send(_encode(response))
@@ -185,13 +180,13 @@ class AdminServer:
         try:
             request = json.loads(line)
         except ValueError:
-            return {"id": None, "error": {"code": "malformed_request", "message": "not valid JSON"}}
+            return admin_error(None, "malformed_request", "not valid JSON")
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return {"id": None, "error": {"code": "malformed_request", "message": "need {id, method, params}"}}
+            return admin_error(None, "malformed_request", "need {id, method, params}")
         request_id = request.get("id")
         params = request.get("params") or {}
         if not isinstance(params, dict):
-            return {"id": request_id, "error": {"code": "malformed_request", "message": "params must be an object"}}
+            return admin_error(request_id, "malformed_request", "params must be an object")
         method = request["method"]
         try:
             if method == "subscribe":
@@ -199,20 +194,20 @@ class AdminServer:
             else:
                 handler = self.methods.get(method)
                 if handler is None:
-                    return {"id": request_id, "error": {"code": "unknown_method", "message": f"no method {method!r}"}}
+                    return admin_error(request_id, "unknown_method", f"no method {method!r}")
                 result = await handler(params)
         except FamilyNotFoundError as exc:
-            return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
+            return admin_error(request_id, exc.code, exc.message)
         except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as exc:
             # As on HTTP (app._unavailable): a store that cannot be written (read-only, disk full) is a
             # documented refusal, not a dropped connection.
             log.error("store_unavailable on admin %s: %s", method, exc)
             message = "the token store cannot be written right now; nothing was changed"
-            return {"id": request_id, "error": {"code": "store_unavailable", "message": message}}
+            return admin_error(request_id, "store_unavailable", message)
         except AuthError as exc:
-            return {"id": request_id, "error": {"code": exc.code, "message": exc.message}}
+            return admin_error(request_id, exc.code, exc.message)
         except (ValueError, TypeError, KeyError) as exc:
-            return {"id": request_id, "error": {"code": "invalid_params", "message": str(exc)}}
+            return admin_error(request_id, "invalid_params", str(exc))
         return {"id": request_id, "result": result}
 
     def _subscribe(

@@ -22,7 +22,8 @@ from auth.errors import AuditError, StoreError
 from mcp_server.daemon import management_routes, token_routes
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import EdgeAuthentication
-from mcp_server.daemon.http import BodyLimitMiddleware, RequestError, error_response
+from mcp_server.daemon.http import BodyLimitMiddleware, RequestError
+from mcp_server.errors import http_error
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +71,25 @@ class TimingMiddleware:
 
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    return error_response(exc.status, exc.code, exc.detail, **exc.extra)
+    return http_error(exc.code, exc.detail, status=exc.status, **exc.extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, headers=dict(exc.headers or {}))
+    return http_error(code, status=exc.status_code, headers=dict(exc.headers or {}))
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     """The audit log or the store cannot be written: nothing was issued or granted (fail closed)."""
     code = "audit_unavailable" if isinstance(exc, AuditError) else "store_unavailable"
     log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
-    return error_response(503, code, "the daemon cannot record this operation right now; nothing was changed")
+    return http_error(code, "the daemon cannot record this operation right now; nothing was changed")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "the daemon hit an unexpected error; see its log")
+    return http_error("internal_error", "the daemon hit an unexpected error; see its log")
 
 
 async def maintenance(ctx: DaemonContext) -> None:

@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from auth.fsutil import ensure_private_dir
+from mcp_server.errors import AgentAuthError
 
 LOCK_NAME = "serve.lock"
 _held: dict[str, int] = {}
 
 
-class HomeBusyError(Exception):
+class HomeBusyError(AgentAuthError):
     code = "already_serving"
 
     def __init__(self, data_dir: Path, pid: int | None, url: str | None) -> None:

@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_server.errors import AgentAuthError, http_error
+
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
 _JSON_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
 
 
-class RequestError(Exception):
+class RequestError(AgentAuthError):
     """A client error with a stable code, rendered as ``{"error": code, "detail": …}``."""
 
     def __init__(self, status: int, code: str, detail: str | None = None, **extra: Any) -> None:
@@ -29,10 +31,8 @@ class RequestError(Exception):
 def error_response(
     status: int, code: str, detail: str | None = None, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    body: dict[str, Any] = {**extra, "error": code}
-    if detail:
-        body["detail"] = detail
-    return JSONResponse(body, status_code=status, headers=headers)
+    """An HTTP error with an explicit status (see :func:`mcp_server.errors.http_error` for the registry's)."""
+    return http_error(code, detail, status=status, headers=headers, **extra)
 
 
 def json_too_deep(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:

@@ -19,8 +19,9 @@ from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECOND
 from auth.scopes import validate_scope, validate_scope_map
 from mcp_server.admin_ops import LocalAdmin
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
+from mcp_server.daemon.http import RequestError, bearer_token, field_str, read_json_object
 from mcp_server.daemon.token_routes import decision_response
+from mcp_server.errors import http_error
 
 MANAGE_SCOPE = "agent-auth:manage"
 
@@ -51,20 +52,20 @@ def routes(ctx: DaemonContext) -> list[Route]:
         async def endpoint(request: Request) -> Response:
             token = bearer_token(request)
             if token is None:
-                return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+                return http_error("missing_token", headers={"WWW-Authenticate": "Bearer"})
             decision = ctx.gate.check(token, MANAGE_SCOPE, operation=request.url.path)
             if not decision.allowed:
                 if decision.needs_approval:
-                    return error_response(403, "scope_denied")
+                    return http_error("scope_denied")
                 return decision_response(decision)
             try:
                 result: Response = await handler(request)
             except FamilyNotFoundError:
-                return error_response(404, "family_not_found")
+                return http_error("family_not_found")
             except FamilyAlreadyRevokedError:
-                return error_response(409, "family_revoked")
+                return http_error("family_revoked", status=409)  # already revoked: a conflict, not a bad token
             except AuthError as exc:
-                return error_response(400, _wire_code(exc), exc.message)
+                return http_error(_wire_code(exc), exc.message, status=400)
             return result
 
         return endpoint
@@ -82,7 +83,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         data = await read_json_object(request)
         scopes = scopes_from(data, "scopes")
         if not scopes:
-            return error_response(400, "no_scopes")
+            return http_error("no_scopes")
         label = field_str(data, "label", required=False, max_length=100)
         result = await anyio.to_thread.run_sync(
             lambda: admin.create_family(scopes, label, DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS)
@@ -103,7 +104,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             raise RequestError(400, "malformed_request", "field 'remove_scopes' must be a list of scope names")
         removed = [validate_scope(s) for s in remove]
         if not (add or set_tiers or removed):
-            return error_response(400, "no_modifications")
+            return http_error("no_modifications")
 
         def apply() -> dict[str, Any]:
             # As the original: removing an absent scope, or re-tiering one, is a no-op, not an error.

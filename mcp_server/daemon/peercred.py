@@ -20,6 +20,8 @@ import sys
 from collections.abc import Callable
 from typing import Protocol
 
+from mcp_server.errors import AgentAuthError
+
 _LINUX_UCRED = struct.Struct("=iII")  # pid_t pid; uid_t uid; gid_t gid
 _XUCRED_PREFIX = struct.Struct("=IIh")  # u_int cr_version; uid_t cr_uid; short cr_ngroups
 XUCRED_VERSION = 0
@@ -30,7 +32,7 @@ SOL_LOCAL = 0
 LOCAL_PEERCRED = 0x001
 
 
-class PeerCredentialsError(Exception):
+class PeerCredentialsError(AgentAuthError):
     """The peer's credentials could not be read or did not decode; the connection must be refused."""
 
     code = "peer_refused"

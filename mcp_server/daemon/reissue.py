@@ -29,7 +29,8 @@ from auth.errors import AuthError, RefreshTokenStillValidError, TokenError
 from auth.families import FamilyInfo, IssuedTokens
 from auth.untrusted import neutralise
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.http import RequestError, error_response
+from mcp_server.daemon.http import RequestError
+from mcp_server.errors import http_error
 
 REISSUE_SCOPE = "agent-auth:reissue"
 MAX_TRACKED_FAMILIES = 10_000
@@ -104,20 +105,19 @@ async def reissue_by_family_id(ctx: DaemonContext, guard: ReissueGuard, family_i
         refresh_token = await anyio.to_thread.run_sync(lambda: ctx.authority.latest_refresh_token(family.id))
     except AuthError:
         # Unknown and malformed ids answer as the original did: nothing to reissue.
-        return error_response(401, "family_revoked")
+        return http_error("family_revoked")
     if family.revoked or refresh_token is None:
-        return error_response(401, "family_revoked")
+        return http_error("family_revoked")
     try:
         await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(refresh_token))
     except RefreshTokenStillValidError:
-        return error_response(400, "refresh_token_still_valid")
+        return http_error("refresh_token_still_valid")
     except TokenError:
-        return error_response(401, "family_revoked")
+        return http_error("family_revoked")
     wait = guard.refusal(family.id)
     if wait is not None:
         ctx.metrics.token_operations.labels("reissue", "cooling_down").inc()
-        return error_response(
-            429,
+        return http_error(
             "rate_limited",
             "a reissue for this family was just refused or is waiting for a decision; try again later",
             headers=_retry_after(wait),
@@ -134,13 +134,13 @@ async def reissue_by_family_id(ctx: DaemonContext, guard: ReissueGuard, family_i
         )
         if not approval.approved:
             ctx.metrics.token_operations.labels("reissue", "denied").inc()
-            return error_response(403, "reissue_denied", approval.reason)
+            return http_error("reissue_denied", approval.reason)
         try:
             issued = await anyio.to_thread.run_sync(
                 lambda: ctx.authority.reissue(refresh_token, approved_by=approval.decided_by or "unknown")
             )
         except TokenError:
-            return error_response(401, "family_revoked")
+            return http_error("family_revoked")
         approved = True
     finally:
         guard.end(family.id, approved=approved)

@@ -15,22 +15,10 @@ from auth.errors import RefreshTokenStillValidError, TokenError
 from auth.gate import Decision, request_digest
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.http import RequestError, bearer_token, error_response, field_str, read_json_object
+from mcp_server.daemon.http import RequestError, bearer_token, field_str, read_json_object
 from mcp_server.daemon.reissue import ReissueGuard, reissue_by_family_id, tokens_body
+from mcp_server.errors import http_error, http_status
 
-_TOKEN_STATUS = {
-    "invalid_token": 401,
-    "token_expired": 401,
-    "token_revoked": 401,
-    "family_revoked": 401,
-    "refresh_token_expired": 401,
-    "refresh_token_reuse_detected": 401,
-    "scope_denied": 403,
-    "rate_limited": 429,
-    "audit_unavailable": 503,
-    "refresh_token_still_valid": 400,
-    "reissue_denied": 403,
-}
 MAX_TOKEN_LENGTH = 512
 
 
@@ -45,7 +33,7 @@ def decision_response(decision: Decision) -> JSONResponse:
     # Why a prompt was declined (denied, timeout, too_many_pending, …) is the caller's to know; other
     # denial details are security reasons and stay in the audit log.
     detail = decision.approval.reason if decision.approval is not None and not decision.approval.approved else None
-    return error_response(_TOKEN_STATUS.get(code, 403), code, detail, headers=headers, valid=False)
+    return http_error(code, detail, status=http_status(code, default=403), headers=headers, valid=False)
 
 
 def status_body(status: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +74,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             issued = await anyio.to_thread.run_sync(lambda: ctx.authority.refresh(token))
         except TokenError as exc:
             ctx.metrics.token_operations.labels("refresh", exc.code).inc()
-            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+            return http_error(exc.code, status=http_status(exc.code, default=401))
         ctx.metrics.token_operations.labels("refresh", "ok").inc()
         return tokens_body(ctx, issued)
 
@@ -106,9 +94,9 @@ def routes(ctx: DaemonContext) -> list[Route]:
         try:
             family = await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(token))
         except RefreshTokenStillValidError as exc:
-            return error_response(400, exc.code)
+            return http_error(exc.code)
         except TokenError as exc:
-            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+            return http_error(exc.code, status=http_status(exc.code, default=401))
         approval = await ctx.broker.request(
             family_id=family.id,
             label=family.label,
@@ -118,27 +106,27 @@ def routes(ctx: DaemonContext) -> list[Route]:
         )
         if not approval.approved:
             ctx.metrics.token_operations.labels("reissue", "denied").inc()
-            return error_response(403, "reissue_denied", approval.reason)
+            return http_error("reissue_denied", approval.reason)
         try:
             issued = await anyio.to_thread.run_sync(
                 lambda: ctx.authority.reissue(token, approved_by=approval.decided_by or "unknown")
             )
         except TokenError as exc:
-            return error_response(_TOKEN_STATUS.get(exc.code, 401), exc.code)
+            return http_error(exc.code, status=http_status(exc.code, default=401))
         ctx.metrics.token_operations.labels("reissue", "ok").inc()
         return tokens_body(ctx, issued)
 
     async def status(request: Request) -> Response:
         token = bearer_token(request)
         if token is None:
-            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+            return http_error("missing_token", headers={"WWW-Authenticate": "Bearer"})
         live = _cached_status(token)
         if live is not None:
             return JSONResponse(status_body(live))
         try:
             body = await anyio.to_thread.run_sync(lambda: ctx.authority.token_status(token))
         except TokenError as exc:
-            return error_response(401, exc.code)
+            return http_error(exc.code, status=401)  # whatever the reason, the token is not usable
         return JSONResponse(status_body(body))
 
     def _cached_status(token: str) -> dict[str, Any] | None:
@@ -165,10 +153,10 @@ def routes(ctx: DaemonContext) -> list[Route]:
     async def _scoped(request: Request, scope: str) -> Response | None:
         token = bearer_token(request)
         if token is None:
-            return error_response(401, "missing_token", headers={"WWW-Authenticate": "Bearer"})
+            return http_error("missing_token", headers={"WWW-Authenticate": "Bearer"})
         decision = ctx.gate.check(token, scope, operation=request.url.path)
         if decision.needs_approval:
-            return error_response(403, "scope_denied", "this endpoint needs the scope at the allow tier")
+            return http_error("scope_denied", "this endpoint needs the scope at the allow tier")
         return None if decision.allowed else decision_response(decision)
 
     async def health(request: Request) -> Response:

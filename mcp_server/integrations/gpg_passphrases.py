@@ -18,6 +18,7 @@ from auth.fsutil import ensure_private_dir, ensure_private_file, write_private_f
 from auth.keychain_status import explain_keyring_failure
 from auth.keyring_probe import real_keyring_backend
 from auth.keys import KeyStoreKind
+from mcp_server.errors import AgentAuthError
 from tools.gpg.errors import PassphraseUnavailableError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ FILE_FALLBACK_WARNING = (
 )
 
 
-class PassphraseStoreError(Exception):
+class PassphraseStoreError(AgentAuthError):
     """The passphrase store cannot be read or written; ``code`` is stable."""
 
     def __init__(self, message: str, code: str = "passphrase_store_unavailable") -> None:

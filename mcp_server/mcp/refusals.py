@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp_server.errors import jsonrpc_error
+
 # JSON-RPC leaves -32000..-32099 to implementations; the stable part for callers is ``data.error``.
 TOKEN_REFUSED_ERROR_CODE = -32004
 TOKEN_REFUSAL_CODES = ("invalid_token", "token_expired", "token_revoked")
@@ -33,8 +35,4 @@ def token_refused_message(code: str) -> str:
 def token_refused_error(code: str, request_id: Any = None) -> dict[str, Any]:
     """The JSON-RPC error response for a refused token (the body of the HTTP 401)."""
     shown = code if code in _WHY else "invalid_token"
-    return {
-        "jsonrpc": "2.0",
-        "id": request_id,
-        "error": {"code": TOKEN_REFUSED_ERROR_CODE, "message": token_refused_message(shown), "data": {"error": shown}},
-    }
+    return jsonrpc_error(request_id, TOKEN_REFUSED_ERROR_CODE, token_refused_message(shown), shown)

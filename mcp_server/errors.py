@@ -1,0 +1,240 @@
+"""One error vocabulary: every error code the project emits, and one renderer per transport.
+
+Each package keeps its own error root (``auth.errors.AuthError``, ``tools.things.errors.ThingsError``,
+``tools.gpg.errors.GpgError``, :class:`AgentAuthError` here for the composition root): the layering keeps
+``auth/`` and ``tools/`` from sharing a class. What they share is the shape — a stable snake_case ``code``
+(:class:`CodedError`) — and this registry, which says what each code means on every surface:
+
+- HTTP JSON (REST routes): the status and the ``{"error": code, "detail": …}`` body (:func:`http_error`);
+- the CLI: the process exit code (:func:`exit_code`);
+- the admin socket: the ``{"id", "error": {"code", "message"}}`` envelope (:func:`admin_error`);
+- JSON-RPC / MCP: the ``error`` member of a JSON-RPC response (:func:`jsonrpc_error`) and the text of an
+  MCP tool error (:func:`tool_error_text`).
+
+A code missing from :data:`REGISTRY` still renders (HTTP 400, exit 1), but ``tests/test_error_codes.py``
+requires every code defined on an error class to be registered, so the vocabulary stays closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # the CLI imports this module for exit codes; starlette loads only with the daemon
+    from starlette.responses import JSONResponse
+
+# Exit codes of the agent-auth CLI (documented in its --help epilog).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_STORE = 4
+EXIT_UNREACHABLE = 5
+EXIT_CONFLICT = 6
+
+
+class CodedError(Protocol):
+    """What every error root of the project provides: a stable snake_case code."""
+
+    @property
+    def code(self) -> str: ...
+
+
+class AgentAuthError(Exception):
+    """Base of the composition root's own errors (settings, CLI, client, daemon plumbing).
+
+    ``code`` is a class attribute where a class stands for one code, an instance attribute where one class
+    carries several (a request error, a user error).
+    """
+
+    code: str = "agent_auth_error"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    code: str
+    http_status: int
+    exit_code: int = EXIT_FAILED
+
+
+def _specs(http_status: int, exit_code: int, *codes: str) -> dict[str, ErrorSpec]:
+    return {code: ErrorSpec(code, http_status, exit_code) for code in codes}
+
+
+REGISTRY: dict[str, ErrorSpec] = {
+    # A token that cannot be used: the caller must authenticate again.
+    **_specs(
+        401,
+        EXIT_FAILED,
+        "invalid_token",
+        "token_expired",
+        "token_revoked",
+        "family_revoked",
+        "refresh_token_expired",
+        "refresh_token_reuse_detected",
+        "missing_token",
+        "invalid_grant",
+        "invalid_client",
+    ),
+    # Authenticated, but not allowed.
+    **_specs(
+        403,
+        EXIT_FAILED,
+        "scope_denied",
+        "reissue_denied",
+        "insufficient_scope",
+        "approval_required",
+        "approval_denied",
+        "key_not_allowed",
+        "ambiguous_key",
+        "peer_refused",
+        "access_denied",
+    ),
+    **_specs(429, EXIT_FAILED, "rate_limited", "too_many_pending", "too_many_clients"),
+    # The request itself is wrong.
+    **_specs(
+        400,
+        EXIT_USAGE,
+        "malformed_request",
+        "malformed_input",
+        "invalid_request",
+        "invalid_scope",
+        "reserved_scope",
+        "invalid_argument",
+        "invalid_tier",
+        "invalid_params",
+        "invalid_settings",
+        "invalid_redirect_uri",
+        "invalid_key_spec",
+        "short_key_id",
+        "invalid_notation",
+        "unsupported_operation",
+        "unknown_method",
+        "request_too_large",
+        "payload_rejected",
+        "payload_too_large",
+        "payload_not_git_object",
+        "payload_already_signed",
+        "usage",
+    ),
+    **_specs(
+        400,
+        EXIT_FAILED,
+        "refresh_token_still_valid",
+        "no_scopes",
+        "no_modifications",
+        "bad_signature",
+        "consent_not_pending",
+        "matching_code_mismatch",
+    ),
+    **_specs(404, EXIT_NOT_FOUND, "family_not_found"),
+    **_specs(404, EXIT_FAILED, "not_found", "no_such_key", "consent_not_found"),
+    **_specs(405, EXIT_USAGE, "method_not_allowed"),
+    **_specs(409, EXIT_CONFLICT, "already_serving"),
+    # The host side cannot do its part right now: nothing was changed.
+    **_specs(503, EXIT_FAILED, "audit_unavailable", "audit_failed", "audit_error"),
+    **_specs(
+        503,
+        EXIT_STORE,
+        "store_unavailable",
+        "store_error",
+        "decryption_failed",
+        "schema_too_new",
+        "key_store_error",
+        "keyring_unavailable",
+        "keys_missing",
+        "key_mismatch",
+    ),
+    **_specs(503, EXIT_UNREACHABLE, "daemon_unreachable", "bridge_unreachable"),
+    # The host application (Things, gpg) cannot do it right now.
+    **_specs(
+        503,
+        EXIT_FAILED,
+        "database_error",
+        "database_not_found",
+        "database_unreadable",
+        "database_access_denied",
+        "database_locked",
+        "unsupported_schema",
+        "write_unavailable",
+        "gpg_timeout",
+        "gpg_unavailable",
+        "passphrase_required",
+        "passphrase_unavailable",
+        "bad_passphrase",
+        "signing_failed",
+        "signer_mismatch",
+    ),
+    **_specs(400, EXIT_USAGE, "invalid_form", "shim_not_configured", "stand_in_refusal"),
+    **_specs(502, EXIT_FAILED, "shim_error"),
+    **_specs(503, EXIT_CONFLICT, "listen_failed"),
+    # The roots: an error raised as its package's base class, with no more precise code.
+    **_specs(
+        500,
+        EXIT_FAILED,
+        "internal_error",
+        "http_error",
+        "peer_credentials_unsupported",
+        "agent_auth_error",
+        "auth_error",
+        "oauth_error",
+        "things_error",
+        "gpg_error",
+    ),
+}
+UNREGISTERED = ErrorSpec("unregistered", 400, EXIT_FAILED)
+
+
+def spec_for(code: str) -> ErrorSpec:
+    return REGISTRY.get(code, UNREGISTERED)
+
+
+# --- renderers, one per transport ----------------------------------------------------------------
+
+
+def http_status(code: str, default: int | None = None) -> int:
+    """The HTTP status for ``code``; ``default`` (when given) for a code the registry does not know."""
+    spec = REGISTRY.get(code)
+    if spec is None:
+        return default if default is not None else UNREGISTERED.http_status
+    return spec.http_status
+
+
+def http_error(
+    code: str,
+    detail: str | None = None,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """``{**extra, "error": code, "detail"?: detail}`` with the code's status (or an explicit ``status``)."""
+    from starlette.responses import JSONResponse
+
+    body: dict[str, Any] = {**extra, "error": code}
+    if detail:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status if status is not None else http_status(code), headers=headers)
+
+
+def exit_code(error: CodedError | str) -> int:
+    """The CLI's exit code for an error (or a bare code)."""
+    return spec_for(error if isinstance(error, str) else error.code).exit_code
+
+
+def admin_error(request_id: Any, code: str, message: str) -> dict[str, Any]:
+    """The admin socket's error envelope."""
+    return {"id": request_id, "error": {"code": code, "message": message}}
+
+
+def jsonrpc_error(request_id: Any, number: int, message: str, code: str | None = None) -> dict[str, Any]:
+    """A JSON-RPC 2.0 error response; the stable part for callers is ``data.error`` (the code)."""
+    error: dict[str, Any] = {"code": number, "message": message}
+    if code is not None:
+        error["data"] = {"error": code}
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def tool_error_text(code: str, message: str) -> str:
+    """The text of an MCP tool error: the code first, so a model can act on it, then how to fix it."""
+    return f"{code}: {message}"

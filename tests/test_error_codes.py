@@ -1,0 +1,140 @@
+"""One error vocabulary: every code an error class carries is registered, and each transport renders it as before."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+from collections.abc import Iterator
+
+import pytest
+
+import auth.errors
+from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
+from mcp_server.daemon.http import error_response
+from mcp_server.errors import (
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_STORE,
+    EXIT_USAGE,
+    REGISTRY,
+    admin_error,
+    exit_code,
+    http_error,
+    http_status,
+    jsonrpc_error,
+)
+from mcp_server.mcp.refusals import TOKEN_REFUSED_ERROR_CODE, token_refused_error, token_refused_message
+
+PACKAGES = ["auth", "tools", "mcp_server", "tui"]
+
+# The status table the token routes used before the registry (the wire contract of the seed's token service).
+TOKEN_ROUTE_STATUSES = {
+    "invalid_token": 401,
+    "token_expired": 401,
+    "token_revoked": 401,
+    "family_revoked": 401,
+    "refresh_token_expired": 401,
+    "refresh_token_reuse_detected": 401,
+    "scope_denied": 403,
+    "rate_limited": 429,
+    "audit_unavailable": 503,
+    "refresh_token_still_valid": 400,
+    "reissue_denied": 403,
+}
+
+
+def error_classes() -> Iterator[type[BaseException]]:
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            module = importlib.import_module(info.name)
+            for obj in vars(module).values():
+                if inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__ == module.__name__:
+                    yield obj
+
+
+def all_subclasses(root: type[AuthError]) -> list[type[AuthError]]:
+    found, todo = [], [root]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_code_an_error_class_carries_is_in_the_registry() -> None:
+    coded = {cls: cls.code for cls in error_classes() if isinstance(getattr(cls, "code", None), str)}
+    assert len(coded) > 60, "the walk found too few error classes to be looking at the whole project"
+    missing = {f"{cls.__module__}.{cls.__qualname__}": code for cls, code in coded.items() if code not in REGISTRY}
+    assert missing == {}
+
+
+def test_registry_entries_are_keyed_by_their_own_code() -> None:
+    assert all(code == spec.code for code, spec in REGISTRY.items())
+    assert all(100 <= spec.http_status < 600 for spec in REGISTRY.values())
+
+
+@pytest.mark.parametrize(("code", "status"), sorted(TOKEN_ROUTE_STATUSES.items()))
+def test_the_token_service_statuses_are_unchanged(code: str, status: int) -> None:
+    assert http_status(code) == status
+
+
+def test_an_unregistered_code_takes_the_callers_default_status() -> None:
+    assert http_status("no_such_code_anywhere", default=403) == 403
+    assert http_status("no_such_code_anywhere") == 400
+
+
+def legacy_exit_code(error: AuthError) -> int:
+    """What the CLI answered before the registry, by class."""
+    if isinstance(error, FamilyNotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, KeyStoreError | StoreError):
+        return EXIT_STORE
+    if isinstance(error, ValueError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def test_every_auth_error_exits_the_cli_with_the_code_it_always_had() -> None:
+    importlib.import_module("auth.oauth_store")
+    classes = all_subclasses(auth.errors.AuthError)
+    assert len(classes) > 25
+    for cls in classes:
+        error = cls.__new__(cls)
+        assert exit_code(error) == legacy_exit_code(error), cls.__qualname__
+
+
+@pytest.mark.parametrize(
+    ("code", "detail", "extra"),
+    [("scope_denied", None, {"valid": False}), ("rate_limited", "wait", {}), ("family_revoked", "", {"x": 1})],
+)
+def test_the_http_renderer_writes_the_same_bytes_as_before(
+    code: str, detail: str | None, extra: dict[str, object]
+) -> None:
+    status = http_status(code)
+    rendered = http_error(code, detail, headers={"Retry-After": "3"}, **extra)
+    legacy_body: dict[str, object] = {**extra, "error": code}
+    if detail:
+        legacy_body["detail"] = detail
+    assert rendered.status_code == status
+    assert rendered.body == json.dumps(legacy_body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert rendered.headers["retry-after"] == "3"
+    explicit = error_response(409, code, detail, **extra)
+    assert (explicit.status_code, explicit.body) == (409, rendered.body)
+
+
+def test_the_admin_and_json_rpc_renderers_keep_their_envelopes() -> None:
+    assert admin_error(7, "unknown_method", "no method 'x'") == {
+        "id": 7,
+        "error": {"code": "unknown_method", "message": "no method 'x'"},
+    }
+    assert jsonrpc_error(3, TOKEN_REFUSED_ERROR_CODE, token_refused_message("token_expired"), "token_expired") == (
+        token_refused_error("token_expired", 3)
+    )
+    assert jsonrpc_error(None, -32603, "boom") == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32603, "message": "boom"},
+    }
