@@ -174,6 +174,7 @@ REGISTRY: dict[str, ErrorSpec] = {
         EXIT_FAILED,
         "internal_error",
         "http_error",
+        "essential_task_failed",
         "peer_credentials_unsupported",
         "agent_auth_error",
         "auth_error",
