@@ -164,6 +164,7 @@ REGISTRY: dict[str, ErrorSpec] = {
         "bad_passphrase",
         "signing_failed",
         "signer_mismatch",
+        "sandbox_unavailable",
     ),
     **_specs(400, EXIT_USAGE, "invalid_form", "shim_not_configured", "stand_in_refusal"),
     **_specs(502, EXIT_FAILED, "shim_error"),
