@@ -307,7 +307,7 @@ def _write_mcp_config(app: Application, args: argparse.Namespace, entry: dict[st
 
 def cmd_mcp(app: Application, args: argparse.Namespace) -> int:
     from mcp_server.client.credentials import CredentialsError, CredentialStore, fresh_access_token
-    from mcp_server.mcp.stdio_proxy import run
+    from mcp_server.mcp.stdio_proxy import run, run_refusal
 
     env_token = os.environ.get("AGENT_AUTH_TOKEN")
     store = CredentialStore()
@@ -321,7 +321,8 @@ def cmd_mcp(app: Application, args: argparse.Namespace) -> int:
         try:
             stored = fresh_access_token(store)
         except CredentialsError as exc:
-            raise UserError(exc.message, code=exc.code, exit_code=EXIT_FAILED) from None
+            # The client that launched us reads this as a JSON-RPC error, not "connection closed".
+            return run_refusal(exc.code, exc.message.rstrip("."))
         url = (args.url or stored.server_url).rstrip("/")
         ca_cert = stored.ca_cert
 

@@ -178,6 +178,24 @@ async def serve_stdio(url: str, token_provider: TokenProvider, *, ca_cert: str |
     return 1
 
 
+def run_refusal(code: str, reason: str) -> int:
+    """No token could be had at start (not logged in, refresh refused): say so to the client, not a crash."""
+    message = (
+        f"agent-auth mcp has no usable token: {reason}. Store a new token with 'agent-auth login', then reconnect."
+    )
+    error = MCPError(TOKEN_REFUSED_ERROR_CODE, message, {"error": code})
+    sys.stderr.write(f"agent-auth mcp: {message}\n")
+    sys.stderr.flush()
+
+    async def main() -> None:
+        refusing = build_refusing_proxy(error, version=_version())
+        async with stdio_server() as (read_stream, write_stream):
+            await refusing.run(read_stream, write_stream, refusing.create_initialization_options())
+
+    anyio.run(main)
+    return 1
+
+
 def run(url: str, token_provider: TokenProvider, *, ca_cert: str | None = None) -> int:
     outcome = {"code": 0}
 

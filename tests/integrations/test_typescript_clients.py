@@ -9,6 +9,7 @@ repository on first use (``tests/support/node_clients.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -161,3 +162,36 @@ def test_the_mcp_inspector_cli_calls_every_tool(served: tuple[RunningDaemon, Sam
         assert result.get("structuredContent") is not None, (name, result)
         called.add(name)
     assert called == names
+
+
+def test_a_default_typescript_client_receives_the_daemons_own_answer_when_nobody_approves(
+    tmp_path: Path, keys: GpgKeys
+) -> None:
+    """The SDK's 60 s default request timeout, no progress reset: the 45 s approval timeout answers first."""
+    from datetime import UTC, datetime
+
+    from mcp_server.settings import Settings
+
+    sample = generate(tmp_path / "things.sqlite", todos=20, today=local_today(datetime.now(UTC), things.local_zone()))
+    with isolated_env(tmp_path / "home") as env:
+        env.pop("AGENT_AUTH_APPROVAL_TIMEOUT_SECONDS")  # the shipped default
+        settings = gpg_settings(env, keys, things_database=sample.path)
+        default = next(f.default for f in dataclasses.fields(Settings) if f.name == "approval_timeout_seconds")
+        assert settings.approval_timeout_seconds == default
+        running = start_daemon(settings=settings, surfaces=[things.surface, gpg.surface, mcp_surface])
+        try:
+            token = running.create_family({"things:write": "prompt"}, label="unanswered").access_token
+            lines = run_ts_client(
+                {
+                    "transport": "http",
+                    "url": f"{running.url}/mcp",
+                    "token": token,
+                    "calls": [["things_add_todo", {"title": "Nobody approves this"}]],
+                }
+            )
+        finally:
+            running.stop()
+
+    [result] = lines[1:]
+    assert result["ok"], result  # not the SDK's -32001 "Request timed out"
+    assert result["isError"] and "approved" in result["text"]

@@ -113,3 +113,21 @@ async def test_over_http_the_401_keeps_its_challenge_and_says_the_same(daemon: R
     assert error["message"] == token_refused_message(CODES[kind])
     assert error["data"]["error"] == CODES[kind]
     assert refused and refused[0].error.message == token_refused_message(CODES[kind])
+
+
+async def test_without_any_stored_login_the_stdio_proxy_refuses_with_the_fix_not_a_closed_connection(
+    tmp_path: Path,
+) -> None:
+    params = proxy(tmp_path, "http://127.0.0.1:9", "")
+    params.env = {k: v for k, v in (params.env or {}).items() if k != "AGENT_AUTH_TOKEN"}
+    errlog = tmp_path / "stderr.txt"
+    with anyio.fail_after(WAIT_SECONDS), errlog.open("w") as sink:
+        async with Client(stdio_client(params, errlog=sink), mode="legacy") as client:
+            with pytest.raises(MCPError) as raised:
+                await client.list_tools()
+
+    assert raised.value.error.code == TOKEN_REFUSED_ERROR_CODE
+    assert (raised.value.error.data or {}).get("error") == "not_logged_in"
+    assert "agent-auth login" in raised.value.error.message
+    lines = [line for line in errlog.read_text().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in lines[0]
