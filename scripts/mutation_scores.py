@@ -20,6 +20,12 @@ KILLED = {"killed", "timeout", "caught by type check"}
 MESSAGE_CALLS = ("Error(", "log.", "warnings.warn(")
 
 
+def _message_context(diff: str) -> bool:
+    """The hunk's context shows the bare string is an argument of an exception or a log call."""
+    context = [line for line in diff.splitlines() if line.startswith(" ")]
+    return any(call in line for line in context for call in MESSAGE_CALLS)
+
+
 def _changed_lines(diff: str) -> tuple[list[str], list[str]]:
     body = [line for line in diff.splitlines() if not line.startswith(("---", "+++", "@@"))]
     return [line[1:] for line in body if line.startswith("-")], [line[1:] for line in body if line.startswith("+")]
@@ -52,11 +58,22 @@ def _without_messages(line: str) -> str:
     return ast.dump(tree)
 
 
+def _is_bare_text(line: str) -> bool:
+    """A line that is nothing but a string (a message continued from the line above) or ``None``."""
+    try:
+        node = ast.parse(line.strip().rstrip(","), mode="eval").body
+    except SyntaxError:
+        return False
+    return _is_text(node)
+
+
 def is_message_only(diff: str) -> bool:
     removed, added = _changed_lines(diff)
     if not removed or len(removed) != len(added):
         return False
     for old, new in zip(removed, added, strict=True):
+        if _is_bare_text(old) and _is_bare_text(new) and _message_context(diff):
+            continue
         if not any(call in old for call in MESSAGE_CALLS):
             return False
         if _without_messages(old) != _without_messages(new):

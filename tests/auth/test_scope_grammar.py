@@ -153,3 +153,23 @@ def test_scope_specs_that_are_not_a_list_of_strings_are_invalid_scopes(specs: ob
     with pytest.raises(InvalidScopeError) as excinfo:
         parse_scope_specs(specs)  # type: ignore[arg-type]
     assert excinfo.value.code == "invalid_scope"
+
+
+def _message(scope: object) -> str:
+    with pytest.raises(InvalidScopeError) as excinfo:
+        validate_scope(scope)
+    return str(excinfo.value)
+
+
+def test_a_rejected_scope_is_shown_verbatim_only_when_short_and_printable() -> None:
+    """Scope text comes from agents: control characters and long strings never reach a message raw."""
+    assert "'Things:Read'" not in _message("Things:Read") and "Things:Read" in _message("Things:Read")
+    sixty = "A" * 60
+    assert f"invalid scope {sixty}:" in _message(sixty)
+    sixty_one = "A" * 61
+    assert f"invalid scope {'A' * 60!r}:" in _message(sixty_one)
+    assert sixty_one not in _message(sixty_one)
+    hostile = "a:\x1b[31mred"
+    assert "\x1b" not in _message(hostile)
+    assert repr(hostile) in _message(hostile)
+    assert "\n" not in _message("a:b\nforged: line")
