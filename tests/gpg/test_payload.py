@@ -121,7 +121,7 @@ def test_control_characters_in_a_subject_cannot_reach_the_prompt() -> None:
     summary = parse_git_payload(commit_payload("Innocent \x1b[2K\x1b[1Aapproved \u202etxt.exe"))
     assert isinstance(summary, CommitSummary)
     assert "\x1b" not in summary.subject and "\u202e" not in summary.subject
-    assert summary.subject.startswith("Innocent ?[2K")
+    assert summary.subject == "Innocent \\x1b[2K\\x1b[1Aapproved \\u202etxt.exe"  # shown, not dropped
 
 
 _ident_text = st.text(

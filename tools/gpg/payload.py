@@ -8,7 +8,7 @@ signature. A ``mergetag`` header may legitimately carry the signature of the mer
 continuation lines; that is not treated as "already signed".
 
 All text in a summary is sanitised: control and format characters (ANSI escapes, bidi overrides,
-newlines) become ``?`` so a payload cannot redraw the approval prompt.
+newlines) are shown as their escapes (``\\x1b[2K``) so a payload cannot redraw the approval prompt.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ _SUBJECT_LIMIT = 120
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """``text`` with every non-printable character replaced by ``?``, cut to ``limit`` characters."""
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    """``text`` with every non-printable character shown as its escape (ESC as ``\\x1b``, an RLO as ``\\u202e``),
+    never dropped, cut to ``limit`` characters. (The daemon neutralises it again where it meets a terminal.)"""
+    cleaned = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
