@@ -13,6 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -157,6 +158,11 @@ class ApprovalsScreen(Screen[None]):
             key = str(approval["id"])
             if key in table.rows:
                 table.update_cell(key, "left", remaining(float(approval["expires_at"]), now))
+        # "5s ago" must keep moving while nothing new happens.
+        history = self.query_one("#history", DataTable)
+        for row, approval in enumerate(list(self.hub.book.history)[: history.row_count]):
+            when = ago(approval.get("decided_at") or approval.get("expires_at"), now)
+            history.update_cell_at(Coordinate(row, 0), when)
 
     def current(self) -> dict[str, Any] | None:
         approval_id = self.selected_id()

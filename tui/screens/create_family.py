@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from auth.admin_errors import AdminError
 from tui.format import TIERS
 from tui.widgets.scope_picker import ScopeChoice, ScopePicker
 
@@ -44,15 +48,21 @@ def known_choices(known_scopes: list[dict[str, Any]]) -> list[ScopeChoice]:
     return choices
 
 
+Submit = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 class CreateFamilyScreen(ModalScreen[dict[str, Any] | None]):
+    """Dismissed with what ``submit`` returned (the issued tokens); a failure keeps the form as typed."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "create", "Create"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, known_scopes: list[dict[str, Any]]) -> None:
+    def __init__(self, known_scopes: list[dict[str, Any]], submit: Submit) -> None:
         super().__init__()
         self.known_scopes = known_scopes
+        self.submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog create"):
@@ -109,7 +119,19 @@ class CreateFamilyScreen(ModalScreen[dict[str, Any] | None]):
         except FormError as exc:
             self.query_one("#form-error", Static).update(f"[red]{exc}[/red]")
             return
-        self.dismiss(params)
+        self.query_one("#form-error", Static).update("[dim]creating…[/dim]")
+        self.send(params)
+
+    @work(group="create-family", exclusive=True)
+    async def send(self, params: dict[str, Any]) -> None:
+        try:
+            issued = await self.submit(params)
+        except AdminError as exc:
+            reason = "the daemon is not reachable" if exc.code == "daemon_unavailable" else exc.message
+            error = self.query_one("#form-error", Static)
+            error.update(Text.assemble((f"{reason} — nothing was created; the form is kept, try again", "red")))
+            return
+        self.dismiss(issued)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

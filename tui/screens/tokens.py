@@ -130,11 +130,17 @@ class TokensScreen(Screen[None]):
     # --- actions ------------------------------------------------------------------------------
 
     def action_create(self) -> None:
-        def created(params: dict[str, Any] | None) -> None:
-            if params is not None:
-                self.issue("families.create", params)
+        async def submit(params: dict[str, Any]) -> dict[str, Any]:
+            issued: dict[str, Any] = await self.hub.backend.call("families.create", **params)
+            return issued
 
-        self.app.push_screen(CreateFamilyScreen(self.hub.known_scopes), created)
+        def created(issued: dict[str, Any] | None) -> None:
+            if issued is not None:
+                # Show the tokens before anything else can fail: they exist only in this response.
+                self.app.push_screen(ShowTokensScreen(issued, self.hub.daemon_url))
+                self.reload()
+
+        self.app.push_screen(CreateFamilyScreen(self.hub.known_scopes, submit), created)
 
     def action_edit_tiers(self) -> None:
         family = self._selected_active()

@@ -31,7 +31,8 @@ class StatusBar(Static):
             style = "bold reverse" if mode == self.active else "dim"
             text.append(f" {label} ", style=style)
             text.append(" ")
-        badge = hub.unseen_approvals
+        # Unseen requests that are still pending: one withdrawn or timed out is no longer news.
+        badge = min(hub.unseen_approvals, len(hub.book))
         if badge and self.active != "approvals":
             text.append(f" ⚑ {badge} new approval{'s' if badge != 1 else ''} ", style="bold white on red")
             text.append(" ")
@@ -41,13 +42,15 @@ class StatusBar(Static):
         elif not hub.connected:
             text.append("✗ daemon not running", style="bold red")
         else:
+            # Most important first: the bar is cut at the terminal's width (80 columns is common).
+            pending = len(hub.book)
+            text.append(f"{pending} pending", style="bold yellow" if pending else "")
             status = hub.status or {}
+            text.append(" │ ", style="dim")
             text.append("● up", style="bold green")
             if status.get("uptime_seconds") is not None:
                 text.append(f" {duration(float(status['uptime_seconds']))}", style="green")
             text.append(f" {status.get('url') or '?'}")
             active = sum(1 for f in hub.families if f.get("status") == "active")
             text.append(f" │ {active} active families", style="")
-            pending = len(hub.book)
-            text.append(f" │ {pending} pending", style="bold yellow" if pending else "")
         return text
