@@ -99,8 +99,20 @@ def build_proxy(upstream: Client, *, version: str = "", era: ClientEra | None = 
 async def upstream_client(
     url: str, token_provider: TokenProvider, *, ca_cert: str | None = None
 ) -> AsyncIterator[Client]:
+    last: list[str] = []
+
     async def add_token(request: httpx2.Request) -> None:
-        request.headers["Authorization"] = f"Bearer {await anyio.to_thread.run_sync(token_provider)}"
+        # An exception here would tear down the whole upstream connection. When no fresh token can be had
+        # (a refused refresh), send the last one: the daemon refuses it and the client reads why.
+        try:
+            token = await anyio.to_thread.run_sync(token_provider)
+        except Exception as exc:
+            log.warning("no fresh access token (%s); the daemon will refuse the stale one", type(exc).__name__)
+            token = last[0] if last else ""
+        else:
+            last[:] = [token]
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
 
     verify: Any = ca_cert if ca_cert else True
     async with (

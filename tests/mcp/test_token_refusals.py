@@ -18,6 +18,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server.mcp.refusals import TOKEN_REFUSED_ERROR_CODE, token_refused_message
+from mcp_server.mcp.stdio_proxy import upstream_client
 from tests.mcp.mcp_test_support import FAMILY_SCOPES, ToolRuns
 from tests.mcp.test_stdio_proxy import proxy
 from tests.support.daemon import RunningDaemon
@@ -131,3 +132,30 @@ async def test_without_any_stored_login_the_stdio_proxy_refuses_with_the_fix_not
     assert "agent-auth login" in raised.value.error.message
     lines = [line for line in errlog.read_text().splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in lines[0]
+
+
+async def test_a_token_provider_that_fails_mid_session_gives_the_refusal_not_a_dead_connection(
+    daemon: RunningDaemon,
+) -> None:
+    """Stored credentials whose refresh is refused: the proxy's upstream reports the daemon's refusal."""
+    family = daemon.create_family(FAMILY_SCOPES)
+    refused = {"now": False}
+
+    def provider() -> str:
+        if refused["now"]:
+            raise RuntimeError("cannot refresh the access token (family_revoked)")
+        return family.access_token
+
+    with anyio.fail_after(WAIT_SECONDS):
+        async with upstream_client(daemon.url, provider) as upstream:
+            first = await upstream.call_tool("read_note", {"title": "a"})
+            daemon.ctx.authority.revoke_family(family.family_id)
+            refused["now"] = True
+            with pytest.raises(MCPError) as raised:
+                await upstream.call_tool("read_note", {"title": "b"})
+            with pytest.raises(MCPError) as again:  # the connection is still there
+                await upstream.list_tools()
+
+    assert not first.is_error
+    assert raised.value.error.message == token_refused_message("token_revoked")
+    assert again.value.error.code == TOKEN_REFUSED_ERROR_CODE
