@@ -138,3 +138,11 @@ def test_the_admin_and_json_rpc_renderers_keep_their_envelopes() -> None:
         "id": None,
         "error": {"code": -32603, "message": "boom"},
     }
+
+
+def test_a_things_tool_error_reads_code_then_message() -> None:
+    from mcp_server.integrations.things_extra import tool_error
+    from tools.things.errors import NotFoundError
+
+    error = NotFoundError("to-do", "abc")
+    assert str(tool_error(error)) == f"not_found: {error}"

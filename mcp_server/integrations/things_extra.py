@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from mcp_server.errors import tool_error_text
 from mcp_server.mcp.registry import ToolSpec
 from tools.things import Area, Page, ThingsError, ThingsService, WriteResult, render
 from tools.things.models import Heading, ListItem, TagUsage
@@ -43,7 +44,7 @@ def answer(model: BaseModel, text: str) -> CallToolResult:
 
 
 def tool_error(exc: ThingsError) -> ToolError:
-    return ToolError(f"{exc.code}: {exc}")
+    return ToolError(tool_error_text(exc.code, str(exc)))
 
 
 def extra_tool_specs(service: ThingsService, read: SpecFactory, write: SpecFactory) -> list[ToolSpec]:
