@@ -23,9 +23,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-# Keep a quarter of the descriptor limit (at least FD_RESERVE_MIN) for everything else: SQLite opens three
-# descriptors per worker thread, gpg runs hold pipes, admin clients hold sockets.
-FD_RESERVE_FRACTION = 4
+# Keep half of the descriptor limit (at least FD_RESERVE_MIN) for everything else: SQLite opens three
+# descriptors per worker thread, gpg runs hold pipes, admin clients hold sockets, and asyncio accepts up to
+# 100 connections per loop turn before any of them is counted (and closes evicted ones a turn later).
+FD_RESERVE_FRACTION = 2
 FD_RESERVE_MIN = 128
 
 

@@ -27,6 +27,7 @@ from tests.mcp.mcp_test_support import (
     call_records,
     notes_tools,
 )
+from tests.support.hostile_text import raw_controls
 
 pytestmark = pytest.mark.anyio
 
@@ -261,3 +262,16 @@ async def test_a_tool_that_fails_is_audited_as_a_tool_error(
     assert result.is_error
     [entry] = call_records(context.authority.audit)
     assert (entry["outcome"], entry["result"]) == ("allow", "tool_error")
+
+
+async def test_a_hostile_argument_name_reaches_the_audit_log_only_neutralised(
+    context: DaemonContext, runs: ToolRuns, family: IssuedTokens
+) -> None:
+    """The report: an argument *name* passed to whoami retitled the terminal via the audit screen."""
+    hostile = "\x1b]0;pwned\x07\x1b]52;c;Y3VybA==\x07\x9b2J\u202e"
+    async with Client(serve(context, runs, family.access_token)) as client:
+        await client.call_tool("whoami", {hostile: 1})
+        await client.call_tool("read_note", {"title": hostile})
+    raw = context.authority.audit.path.read_text(encoding="utf-8")
+    assert raw_controls(raw) == []
+    assert not any(ch in raw for ch in "\x1b\x07\x9b\u202e")
