@@ -22,6 +22,7 @@ from mcp_server.daemon.notifier import HttpNotifierChannel
 from mcp_server.notifier_protocol import SIGNATURE_HEADER, answer_is_signed, sign_request
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
+from tests.support.hostile_text import HOSTILE, raw_controls
 from tests.support.openapi import SpecChecker, SpecViolation, checking_client, load_spec
 
 pytestmark = pytest.mark.anyio
@@ -175,7 +176,7 @@ def test_the_terminal_notifier_answers_once_hour_minutes_and_deny() -> None:
 
 def test_the_terminal_notifier_answers_only_the_daemon() -> None:
     """Unsigned, mis-signed, cross-origin, non-JSON and expired requests are refused without a prompt."""
-    request = {"family_id": "f" * 32, "scope": "gpg:sign", "description": "\x1b[2J\x1b]0;owned\x07"}
+    request = {"family_id": "f" * 32, "scope": "gpg:sign", "description": HOSTILE}
     body = json.dumps({"nonce": "n", "expires_at": time.time() + 60, **request}).encode()
     with terminal_notifier("o\n" * 10) as (url, output), httpx2.Client(timeout=10) as http:
         unsigned = http.post(url, json=request)
@@ -200,8 +201,8 @@ def test_the_terminal_notifier_answers_only_the_daemon() -> None:
     assert get.status_code == 405
     assert honest.json()["approved"] is True
     shown = output.getvalue()
-    assert "␛[2J␛]0;owned␇" in shown
-    assert not any(ch in shown for ch in "\x1b\x07\x9b")
+    assert "␛[2J" in shown and "␛]0;pwned␇" in shown
+    assert raw_controls(shown) == []
 
 
 async def test_a_prompt_waits_for_the_terminal_notifier(start: Any) -> None:
