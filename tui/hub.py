@@ -49,6 +49,15 @@ class Hub:
                 return str(family.get("label") or family_id)
         return str(family_id or "")
 
+    def resolve_families(self, text: str) -> list[str]:
+        """Every family id a person means by ``text``: all families with that label (case-insensitive) —
+        rotation gives the replacement the same label — or the families whose id starts with it."""
+        wanted = text.strip().lower()
+        labelled = [str(f["family_id"]) for f in self.families if str(f.get("label") or "").lower() == wanted]
+        if labelled:
+            return labelled
+        return [str(f["family_id"]) for f in self.families if str(f["family_id"]).startswith(wanted)] or [wanted]
+
     def resolve_family(self, text: str) -> str:
         """A family id from what a person typed: a label (case-insensitive) or an id."""
         wanted = text.strip()

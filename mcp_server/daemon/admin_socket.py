@@ -304,7 +304,13 @@ class AdminServer:
 
     async def _audit_tail(self, params: dict[str, Any]) -> Any:
         limit = max(1, min(int(params.get("limit", 200)), 5000))
-        filters = {k: params[k] for k in ("family_id", "outcome", "operation", "target", "event") if params.get(k)}
+        filters: dict[str, Any] = {
+            k: params[k] for k in ("family_id", "outcome", "operation", "target", "event") if params.get(k)
+        }
+        family_ids = params.get("family_ids")
+        if isinstance(family_ids, list) and family_ids:
+            # One person-facing family across rotations: its label names several ids (a list matches any).
+            filters["family_id"] = [str(f) for f in family_ids]
         path = self.ctx.authority.audit.path
         return await anyio.to_thread.run_sync(lambda: tail_audit(path, limit, filters))
 
@@ -347,7 +353,7 @@ def tail_audit(path: Path, limit: int, filters: dict[str, Any]) -> list[dict[str
                     entry = json.loads(raw)
                 except ValueError:
                     continue
-                if all(entry.get(k) == v for k, v in filters.items()):
+                if all(entry.get(k) in v if isinstance(v, list) else entry.get(k) == v for k, v in filters.items()):
                     matched.append(entry)
                     if len(matched) >= limit:
                         break

@@ -100,3 +100,25 @@ async def test_creating_a_family_while_the_daemon_is_down_keeps_the_form(daemon:
         assert isinstance(app.screen, CreateFamilyScreen)
         assert app.screen.query_one("#label", Input).value == "keep me"
         assert app.screen.query_one("#extra-scopes", Input).value == "things:read=allow"
+
+
+async def test_the_audit_filter_by_label_finds_a_familys_entries_from_before_and_after_a_rotation(
+    daemon: RunningDaemon,
+) -> None:
+    from auth.admin_client import call_once
+
+    before = await create_family(daemon, {"things:read": "allow"}, "laptop")
+    await agent_validate(daemon, before["access_token"], "things:read", "before the rotation")
+    after = await call_once(daemon.socket_path, "families.rotate", family_id=before["family_id"])
+    await agent_validate(daemon, after["access_token"], "things:read", "after the rotation")
+    other = await create_family(daemon, {"things:read": "allow"}, "desktop")
+    await agent_validate(daemon, other["access_token"], "things:read", "someone else")
+    app = app_for(daemon)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: app.hub.connected is True, "connected")
+        await pilot.press("3")
+        await wait_until(pilot, lambda: table(app, "audit").row_count >= 5, "the entries are listed")
+        await pilot.press("slash", *"laptop")
+        decisions = lambda: [row for row in rows(app, "audit") if row[1] == "decision"]  # noqa: E731
+        await wait_until(pilot, lambda: len(decisions()) == 2, "both decisions of the laptop family are listed")
+        assert all("desktop" not in row for row in rows(app, "audit"))

@@ -38,9 +38,12 @@ def entry_detail(entry: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def matches(entry: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
-    """The same test the daemon applies to ``audit.tail`` filters (exact values)."""
-    return all(entry.get(key) == value for key, value in filters.items())
+def matches(entry: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """The same test the daemon applies to ``audit.tail`` filters (exact values; a list matches any)."""
+    return all(
+        entry.get("family_id") in value if key == "family_ids" else entry.get(key) == value
+        for key, value in filters.items()
+    )
 
 
 class AuditScreen(Screen[None]):
@@ -87,11 +90,11 @@ class AuditScreen(Screen[None]):
 
     # --- filters ------------------------------------------------------------------------------
 
-    def filters(self) -> dict[str, str]:
-        filters: dict[str, str] = {}
+    def filters(self) -> dict[str, Any]:
+        filters: dict[str, Any] = {}
         family = self.query_one("#filter-family", Input).value.strip()
         if family:
-            filters["family_id"] = self.hub.resolve_family(family)
+            filters["family_ids"] = self.hub.resolve_families(family)
         outcome = self.query_one("#filter-outcome", Select).value
         if isinstance(outcome, str):
             filters["outcome"] = outcome
