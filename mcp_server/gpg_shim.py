@@ -8,6 +8,8 @@ is imported only on the path that needs it.
 
 from __future__ import annotations
 
+import sys
+
 from tools.gpg.shim import HttpBridgeBackend
 
 TYPE_CHECKING = False
@@ -117,6 +119,15 @@ def backend_factory(environ: Mapping[str, str]) -> SigningBackend:
 
 def main() -> int:
     """Console-script entry: argv from :data:`sys.argv`, gpg-compatible exit code."""
+    if sys.argv[1:] == ["--version"]:
+        import importlib.metadata
+
+        try:
+            version = importlib.metadata.version("agent-auth")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        sys.stdout.write(f"agent-auth-gpg {version}\n")
+        return 0
     from tools.gpg.shim import main as shim_main
 
     return shim_main(backend_factory=backend_factory)

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlencode
 
 from auth.untrusted import neutralise
@@ -302,14 +302,38 @@ def _paging(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--offset", type=int, help="skip this many matches (default 0)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error; in this program's table 2 means "token rejected", usage is 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        import importlib.metadata
+
+        try:
+            version = importlib.metadata.version("agent-auth")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        sys.stdout.write(f"things-cli {version}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="things-cli",
         description="Read Things 3 to-dos, projects and areas through the agent-auth daemon (read-only).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", default=False, help="print the daemon's JSON")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="{todos,projects,areas}")
 
     todos = commands.add_parser("todos", help="to-dos: list, show").add_subparsers(dest="sub", metavar="{list,show}")
