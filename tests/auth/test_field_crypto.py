@@ -94,3 +94,19 @@ def test_cipher_refuses_bad_keys_and_hides_them_in_repr() -> None:
     with pytest.raises(ValueError):
         FieldCipher({1: KEY_1}, 2)
     assert KEY_1.hex() not in repr(FieldCipher({1: KEY_1}, 1))
+
+
+def _detail(cipher: FieldCipher, blob: bytes) -> str | None:
+    with pytest.raises(DecryptionError) as excinfo:
+        cipher.decrypt(blob, **WHERE)
+    return excinfo.value.detail
+
+
+def test_each_decryption_failure_names_the_field_it_could_not_read() -> None:
+    """The detail (logged, never the plaintext or key) says which row and column to look at."""
+    where = f"families.scopes row {'a' * 32}"
+    cipher = FieldCipher({1: KEY_1}, 1)
+    blob = cipher.encrypt(b"x", **WHERE)
+    assert _detail(cipher, blob[:10]) == where
+    assert _detail(FieldCipher({2: KEY_2}, 2), blob) == f"{where}: version 1, key id 1"
+    assert _detail(FieldCipher({1: KEY_2}, 1), blob) == where
