@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -102,3 +104,57 @@ async def test_an_admin_socket_on_a_platform_without_peer_credentials_refuses_to
         ctx.authority.audit.close()
         ctx.authority.db.dispose()
     assert not path.exists()
+
+
+class _ExhaustedListener:
+    """A real listener whose accept fails with EMFILE ``failures`` times first."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real = real
+        self.failures = failures
+
+    async def accept(self) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EMFILE, "Too many open files")
+        return await self.real.accept()
+
+    async def __aenter__(self) -> _ExhaustedListener:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_admin_accept_loop_backs_off_on_emfile_and_keeps_serving(
+    daemon_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report: running out of descriptors killed the admin listener (and deleted admin.sock) for good."""
+    real_listener = anyio.create_unix_listener
+
+    async def exhausted(path: str) -> _ExhaustedListener:
+        return _ExhaustedListener(await real_listener(path), 5)
+
+    monkeypatch.setattr(anyio, "create_unix_listener", exhausted)
+    ctx = open_context(load_settings(env=daemon_env))
+    path = Path(tempfile.mkdtemp(prefix="aa-emfile-")) / "admin.sock"
+    server = AdminServer(ctx, path)
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(server.serve)
+            with anyio.fail_after(10):
+                stream = await anyio.connect_unix(str(path))
+                async with stream:
+                    await stream.send(json.dumps({"id": 1, "method": "status", "params": {}}).encode() + b"\n")
+                    answer = json.loads((await stream.receive()).splitlines()[0])
+                    await stream.send_eof()  # the server ends the connection on its own: nothing left to cancel
+                    with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+                        await stream.receive()
+            assert path.exists()
+            tg.cancel_scope.cancel()
+    finally:
+        ctx.gate.close()
+        ctx.authority.audit.close()
+        ctx.authority.db.dispose()
+    assert answer["id"] == 1 and "result" in answer
