@@ -20,7 +20,7 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp_types import SERVER_INFO_META_KEY
 from mcp_types import methods as spec_methods
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
@@ -37,7 +37,7 @@ def shape_result(method: str, version: str, result: BaseModel, server_info: Mapp
             dumped = spec_methods.serialize_server_result(method, version, dumped)
         except (KeyError, ValueError, ValidationError):
             log.exception("a middleware result for %s does not fit protocol %s", method, version)
-            raise MCPError(-32603, "Handler returned an invalid result") from None
+            raise MCPError(INTERNAL_ERROR, "Handler returned an invalid result") from None
     if version in MODERN_PROTOCOL_VERSIONS:
         dumped.setdefault("resultType", "complete")
         meta = dumped.get("_meta")
