@@ -83,6 +83,8 @@ def _demo_gpg_key(gnupghome: Path) -> str | None:
 
 
 def _instructions(url: str, home: Path, tokens: dict[str, Any], fingerprint: str | None) -> list[str]:
+    from mcp_server.cli.mcp_config import build_entry, claude_command
+
     env = f"AGENT_AUTH_HOME={shlex.quote(str(home))}"
     access = tokens["access_token"]
     validate = f"curl -s -X POST {url}/agent-auth/v1/validate -H 'content-type: application/json' -d"
@@ -105,9 +107,9 @@ def _instructions(url: str, home: Path, tokens: dict[str, Any], fingerprint: str
         f'  {validate} \'{{"token": "{access}", "required_scope": "calendar:read"}}\'   # deny (403)',
         "",
         "Connect Claude Code over HTTP (tokens refresh through the headersHelper):",
-        f"  claude mcp add-json agent-auth '{json.dumps({'type': 'http', 'url': f'{url}/mcp', 'headersHelper': f'{env} agent-auth token header', 'timeout': 600000})}'",  # noqa: E501
+        "  " + claude_command("agent-auth", build_entry("http", url, environ={"AGENT_AUTH_HOME": str(home)})),
         "or over stdio:",
-        f"  claude mcp add-json agent-auth '{json.dumps({'type': 'stdio', 'command': 'agent-auth', 'args': ['mcp'], 'env': {'AGENT_AUTH_HOME': str(home)}})}'",  # noqa: E501
+        "  " + claude_command("agent-auth", build_entry("stdio", url, environ={"AGENT_AUTH_HOME": str(home)})),
         "",
         "Read the sample Things data from the command line:",
         f"  {env} things-cli todos list --list today",

@@ -100,3 +100,19 @@ def test_write_refuses_a_config_that_is_not_json(env: dict[str, str]) -> None:
 
     assert done.returncode == 2
     assert config.read_text() == "{not json"
+
+
+def test_the_demo_prints_the_same_quoted_commands_for_a_home_with_quotes(tmp_path: Path) -> None:
+    from mcp_server.cli.demo_cmds import _instructions
+
+    home = tmp_path / AWKWARD_HOME
+    lines = _instructions("http://127.0.0.1:9100", home, {"access_token": "aa_x_y"}, None)
+    commands = [shlex.split(line) for line in lines if line.strip().startswith("claude mcp add-json")]
+
+    assert len(commands) == 2
+    for words in commands:
+        entry = json.loads(words[4])
+        program = entry.get("command") or shlex.split(entry["headersHelper"])[1]
+        assert Path(program).is_absolute()
+        home_setting = entry.get("env", {}).get("AGENT_AUTH_HOME") or shlex.split(entry["headersHelper"])[0]
+        assert str(home) in home_setting
