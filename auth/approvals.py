@@ -37,6 +37,9 @@ class ApprovalDecision:
     duration_minutes: int | None = None
     decided_by: str | None = None
     approval_id: str | None = None
+    # What the deciding client said about itself ("tui", "cli"): a claim, recorded apart from ``decided_by``
+    # (which the daemon sets from the channel the decision came in on).
+    decided_by_claim: str | None = None
 
 
 @dataclass
@@ -73,6 +76,7 @@ class PendingApproval:
                 "grant": self.decision.grant,
                 "duration_minutes": self.decision.duration_minutes,
                 "decided_by": self.decision.decided_by,
+                "decided_by_claim": self.decision.decided_by_claim,
             }
         return data
 
@@ -272,8 +276,13 @@ class ApprovalBroker:
         grant: GrantType = "once",
         duration_minutes: int | None = None,
         decided_by: str,
+        decided_by_claim: str | None = None,
     ) -> PendingApproval | None:
-        """Record a person's decision. Returns the approval, or None if it is no longer pending."""
+        """Record a person's decision. Returns the approval, or None if it is no longer pending.
+
+        ``decided_by`` names the channel, as the daemon knows it; ``decided_by_claim`` is what the client
+        said about itself, kept apart and labelled as a claim.
+        """
         approval = self._pending.get(approval_id)
         if approval is None or approval.decision is not None:
             return None
@@ -288,6 +297,7 @@ class ApprovalBroker:
             grant if approved else None,
             duration_minutes if approved and grant == "timed" else None,
             decided_by,
+            decided_by_claim=decided_by_claim,
         )
         self._finish(approval, decision)
         return approval
@@ -335,6 +345,7 @@ class ApprovalBroker:
                 grant=decision.grant,
                 duration_minutes=decision.duration_minutes,
                 decided_by=decision.decided_by,
+                **({"decided_by_claim": decision.decided_by_claim} if decision.decided_by_claim else {}),
             )
         finally:
             if self.on_outcome is not None:

@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,10 @@ from auth.audit import verify_log
 from auth.errors import AuthError, FamilyNotFoundError
 from auth.fsutil import ensure_private_dir
 from auth.scopes import validate_scope, validate_scope_map
+from auth.untrusted import neutralise
 from mcp_server.admin_ops import LocalAdmin
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.daemon.peercred import PeerCredentialsError, peer_uid, reader_for
+from mcp_server.daemon.peercred import PeerCredentialsError, peer_pid, peer_uid, reader_for
 from mcp_server.errors import admin_error
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,16 @@ ACCEPT_BACKOFF_MAX_SECONDS = 1.0
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+# Who is on the connection a method runs for, as the kernel tells it (set per connection in ``_handle``).
+# This, never a ``decided_by`` sent in the request, names who decided an approval.
+current_channel: ContextVar[str] = ContextVar("admin_channel", default="admin-socket")
+MAX_CLAIM_LENGTH = 64
+
+
+def channel_name(uid: int, pid: int | None) -> str:
+    """How a decision made on an admin connection is attributed: the peer's uid and pid."""
+    return f"admin-socket uid={uid} pid={pid}" if pid is not None else f"admin-socket uid={uid}"
 
 
 class PeerRefusedError(PeerCredentialsError):
@@ -137,13 +149,15 @@ class AdminServer:
     async def _handle(self, stream: SocketStream) -> None:
         raw = stream.extra(SocketAttribute.raw_socket)
         try:
-            check_peer(self.uid_of(raw), self.expected_uid)
+            uid = self.uid_of(raw)
+            check_peer(uid, self.expected_uid)
         except PeerCredentialsError as exc:
             log.warning("%s", exc)
             with contextlib.suppress(Exception):
                 await stream.send(json.dumps(admin_error(None, "peer_refused", str(exc))).encode() + b"\n")
             await stream.aclose()
             return
+        current_channel.set(channel_name(uid, peer_pid(raw)))
         send, receive = anyio.create_memory_object_stream[bytes](1000)
         unsubscribers: list[Callable[[], None]] = []
         reader = BufferedByteReceiveStream(stream)
@@ -294,9 +308,16 @@ class AdminServer:
         minutes = params.get("duration_minutes")
         if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
             raise ValueError("duration_minutes must be a whole number")
-        decided_by = str(params.get("decided_by") or "admin-socket")[:64]
+        # Who decided is the connection's peer as the kernel reports it; what the client says about itself
+        # ("tui", "cli") is kept only as a labelled claim.
+        claim = params.get("decided_by")
         approval = self.ctx.broker.decide(
-            approval_id, approved=decision == "approve", grant=grant, duration_minutes=minutes, decided_by=decided_by
+            approval_id,
+            approved=decision == "approve",
+            grant=grant,
+            duration_minutes=minutes,
+            decided_by=current_channel.get(),
+            decided_by_claim=neutralise(str(claim))[:MAX_CLAIM_LENGTH] if claim else None,
         )
         if approval is None:
             raise AuthError(f"approval {approval_id} is not pending (already decided or expired)")

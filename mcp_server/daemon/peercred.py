@@ -104,3 +104,26 @@ def peer_uid(sock: socket.socket, *, platform: str = sys.platform) -> int:
         return reader_for(platform)(sock)
     except OSError as exc:
         raise PeerCredentialsError(f"cannot read the peer's credentials: {exc.strerror or exc}") from exc
+
+
+LOCAL_PEERPID = 0x002  # macOS sys/un.h: the peer's pid (no FreeBSD equivalent)
+
+
+def peer_pid(sock: socket.socket, *, platform: str = sys.platform) -> int | None:
+    """The kernel-attested pid of the peer, where the platform tells it (Linux, macOS); else None.
+
+    Used to name who decided an approval (never to authorise: the uid check does that). A pid is recorded as
+    seen when the connection was accepted; the process may have exited since.
+    """
+    try:
+        if platform.startswith("linux"):
+            raw = sock.getsockopt(socket.SOL_SOCKET, _so_peercred(), _LINUX_UCRED.size)
+            pid, _uid, _gid = _LINUX_UCRED.unpack_from(raw)
+            return int(pid) if pid > 0 else None
+        if platform == "darwin":
+            raw = sock.getsockopt(SOL_LOCAL, int(getattr(socket, "LOCAL_PEERPID", LOCAL_PEERPID)), 4)
+            pid = struct.unpack("=i", raw[:4])[0] if len(raw) >= 4 else 0
+            return int(pid) if pid > 0 else None
+    except OSError:
+        return None
+    return None

@@ -151,7 +151,8 @@ async def test_a_prompt_denied_on_the_admin_socket_is_scope_denied(daemon: Runni
     assert response.json()["error"] == "scope_denied"
     assert response.json()["detail"] == "denied"
     assert decided["status"] == "denied"
-    assert decided["decision"]["decided_by"] == "tester"
+    assert decided["decision"]["decided_by"].startswith("admin-socket uid=")  # the channel, not the claim
+    assert decided["decision"]["decided_by_claim"] == "tester"
 
 
 async def test_a_prompt_nobody_answers_times_out_as_scope_denied(start: Any) -> None:
