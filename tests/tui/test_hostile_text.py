@@ -38,6 +38,20 @@ def hostile_backend() -> FixtureBackend:
             "approvals.list": {"pending": pending, "history": history, "grants": [], "timeout_seconds": 60},
             "audit.tail": audit,
             "families.list": families,
+            "consent.list": {
+                "pending": [
+                    {
+                        "consent_id": "c1",
+                        "matching_code": "ABCD-1234",
+                        "client_name": HOSTILE[:60],  # a registering OAuth client names itself
+                        "redirect_host": HOSTILE[:20],
+                        "redirect_is_loopback": True,
+                        "scopes": ["things:read"],
+                        "scope_choices": [],
+                        "expires_at": 4_000_000_000.0,
+                    }
+                ]
+            },
         }
     )
     return backend

@@ -17,11 +17,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from auth.untrusted import neutralise
 from tui.widgets.scope_picker import ScopeChoice, ScopePicker
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    """A registering client chooses its own name: shown neutralised, like all agent text."""
+    return "" if value is None else neutralise(str(value))
 
 
 def consent_choices(consent: dict[str, Any]) -> list[ScopeChoice]:

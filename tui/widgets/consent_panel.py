@@ -52,7 +52,7 @@ class ConsentPanel(Vertical):
             table.add_row(
                 remaining(float(consent["expires_at"]), now),
                 Text(str(consent["matching_code"]), style="bold reverse"),
-                Text(str(consent.get("client_name") or ""), style="bold"),
+                plain(consent.get("client_name"), "bold"),
                 host,
                 plain(" ".join(consent.get("scopes") or [])),
                 key=str(consent["consent_id"]),
