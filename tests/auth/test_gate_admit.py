@@ -1,0 +1,242 @@
+"""The gate's edge API: decide(identity, scope) and admit(...) — decisions, who they name, and their one record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+from auth.approvals import ApprovalBroker, PendingApproval
+from auth.authority import Authority
+from auth.decision_record import RECORD_FIELDS
+from auth.gate import Decision, Gate
+from auth.principal import Principal, Unauthenticated
+from auth.scopes import Tier
+
+NOW = 1_800_000_000.0
+WAIT_SECONDS = 10.0
+SCOPES = {"things:read": Tier.ALLOW, "things:write": Tier.PROMPT, "gpg:sign": Tier.DENY}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def gate(authority: Authority) -> Iterator[Gate]:
+    opened = Gate(authority, ApprovalBroker(authority.audit, timeout_seconds=WAIT_SECONDS), rate_limit_per_minute=2)
+    yield opened
+    opened.close()
+
+
+def principal_of(gate: Gate, authority: Authority, label: str = "notes") -> Principal:
+    issued = authority.create_family(SCOPES, label=label, now=NOW)
+    return gate.authenticate(issued.access_token, NOW + 1)
+
+
+def records(authority: Authority) -> list[dict[str, Any]]:
+    lines = authority.audit.path.read_text(encoding="utf-8").splitlines()
+    return [entry for entry in map(json.loads, lines) if entry["event"] == "decision"]
+
+
+def who(decision: Decision) -> tuple[str | None, str | None, str | None]:
+    return decision.family_id, decision.label, decision.token_id
+
+
+def test_the_principal_carries_the_tokens_expiry_and_family(authority: Authority, gate: Gate) -> None:
+    issued = authority.create_family(SCOPES, label="notes", access_ttl_seconds=600, now=NOW)
+    principal = gate.authenticate(issued.access_token, NOW + 1)
+    assert (principal.family_id, principal.label, principal.expires_at) == (issued.family_id, "notes", NOW + 600)
+    assert principal.tier("things:write") is Tier.PROMPT
+
+
+def test_a_malformed_scope_is_refused_and_names_the_principal(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    decision = gate.decide(principal, "Things:Read", now=NOW + 1)
+    assert (decision.allowed, decision.code, decision.tier, decision.detail) == (
+        False,
+        "scope_denied",
+        None,
+        "malformed scope",
+    )
+    assert who(decision) == (principal.family_id, "notes", principal.token_id)
+
+
+def test_an_unauthenticated_identity_keeps_its_code_and_detail(gate: Gate) -> None:
+    decision = gate.decide(Unauthenticated("token_expired", "expired at noon"), "things:read", now=NOW)
+    assert (decision.allowed, decision.code, decision.detail, decision.family_id) == (
+        False,
+        "token_expired",
+        "expired at noon",
+        None,
+    )
+    malformed = gate.decide(Unauthenticated("invalid_token"), "Bad", now=NOW)
+    assert (malformed.code, malformed.detail) == ("scope_denied", "malformed scope")
+
+
+def test_each_decision_names_who_asked(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    expected = (principal.family_id, "notes", principal.token_id)
+    denied = gate.decide(principal, "gpg:sign", now=NOW + 1)
+    assert (denied.allowed, denied.code, denied.tier) == (False, "scope_denied", Tier.DENY)
+    assert who(denied) == expected
+    prompt = gate.decide(principal, "things:write", now=NOW + 1)
+    assert (prompt.allowed, prompt.code, prompt.tier) == (False, "approval_required", Tier.PROMPT)
+    assert who(prompt) == expected
+    assert gate.decide(principal, "things:read", now=NOW + 1).allowed  # the prompt took the first of two
+    limited = gate.decide(principal, "things:read", now=NOW + 1)
+    assert (limited.allowed, limited.code, limited.tier) == (False, "rate_limited", Tier.ALLOW)
+    assert who(limited) == expected and limited.retry_after_seconds == pytest.approx(30.0)
+
+
+def test_a_tool_without_a_scope_is_allowed_at_the_allow_tier_and_still_charged(
+    authority: Authority, gate: Gate
+) -> None:
+    principal = principal_of(gate, authority)
+    first = gate.decide(principal, None, now=NOW + 1)
+    assert (first.allowed, first.code, first.tier) == (True, None, Tier.ALLOW)
+    assert who(first) == (principal.family_id, "notes", principal.token_id)
+    gate.decide(principal, None, now=NOW + 1)
+    assert gate.decide(principal, None, now=NOW + 1).code == "rate_limited"
+
+
+def test_the_rate_limit_is_kept_per_family(authority: Authority, gate: Gate) -> None:
+    one, two = principal_of(gate, authority, "one"), principal_of(gate, authority, "two")
+    assert gate.decide(one, "things:read", now=NOW + 1).allowed
+    assert gate.decide(one, "things:read", now=NOW + 1).allowed
+    assert gate.decide(one, "things:read", now=NOW + 1).code == "rate_limited"
+    assert gate.decide(two, "things:read", now=NOW + 1).allowed
+    assert set(gate.last_used) == {one.family_id, two.family_id}
+
+
+def test_a_timed_grant_decision_names_who_asked(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    gate.broker._grants[(principal.family_id, "things:write")] = (NOW + 600, gate.broker.monotonic() + 600)
+    decision = gate.decide(principal, "things:write", now=NOW + 1)
+    assert (decision.allowed, decision.detail, decision.tier) == (True, "timed_grant", Tier.PROMPT)
+    assert who(decision) == (principal.family_id, "notes", principal.token_id)
+
+
+def test_the_one_record_of_a_call_has_every_field(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    decision = gate.decide(principal, "gpg:sign", now=NOW + 1)
+    recorded = gate.record_decision(decision, surface="mcp", target="gpg_sign", scope="gpg:sign", digest="d" * 64)
+    [record] = records(authority)
+    assert set(RECORD_FIELDS) <= set(record)
+    assert recorded.call_id is not None and record["call_id"] == recorded.call_id
+    assert {k: record[k] for k in ("surface", "target", "scope", "tier", "outcome", "code", "reason", "digest")} == {
+        "surface": "mcp",
+        "target": "gpg_sign",
+        "scope": "gpg:sign",
+        "tier": "deny",
+        "outcome": "deny",
+        "code": "scope_denied",
+        "reason": "scope_denied",
+        "digest": "d" * 64,
+    }
+    assert (record["family_id"], record["label"], record["token_id"]) == who(decision)
+    assert record["result"] == "refused" and record["approval_id"] is None and record["latency_ms"] == 0.0
+
+
+def test_check_records_on_the_rest_surface_under_its_operation(authority: Authority, gate: Gate) -> None:
+    issued = authority.create_family(SCOPES, now=NOW)
+    gate.check(issued.access_token, "things:read", now=NOW + 1)
+    gate.check(issued.access_token, "Bad:Scope", operation="route", now=NOW + 1)
+    gate.check(12, "things:read", now=NOW + 1)  # type: ignore[arg-type]
+    allowed, malformed, not_a_string = records(authority)
+    assert (allowed["surface"], allowed["target"], allowed["outcome"]) == ("rest", "validate", "allow")
+    assert (malformed["target"], malformed["code"], malformed["family_id"]) == ("route", "scope_denied", None)
+    assert (not_a_string["code"], not_a_string["reason"]) == ("invalid_token", "invalid_token")
+
+
+def test_check_of_a_prompt_scope_writes_no_record(authority: Authority, gate: Gate) -> None:
+    issued = authority.create_family(SCOPES, now=NOW)
+    assert gate.check(issued.access_token, "things:write", now=NOW + 1).needs_approval
+    assert records(authority) == []
+
+
+class Person:
+    name = "person"
+
+    def __init__(self, approve: bool) -> None:
+        self.approve = approve
+        self.shown: list[PendingApproval] = []
+
+    async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
+        self.shown.append(approval)
+        broker.decide(approval.id, approved=self.approve, decided_by="person")
+
+
+@pytest.mark.anyio
+async def test_admit_records_the_approval_and_the_digest(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    person = Person(approve=True)
+    gate.broker.add_channel(person)
+    with anyio.fail_after(WAIT_SECONDS):
+        decision = await gate.admit(
+            principal, "things:write", surface="mcp", target="add_todo", digest="e" * 64, summary=lambda: "add milk"
+        )
+    assert (decision.allowed, decision.code, decision.detail, decision.tier) == (True, None, "approved", Tier.PROMPT)
+    assert person.shown[0].summary == "add milk" and person.shown[0].operation == "add_todo"
+    [record] = records(authority)
+    assert (record["outcome"], record["reason"], record["digest"], record["surface"]) == (
+        "allow",
+        "approved",
+        "e" * 64,
+        "mcp",
+    )
+    assert record["approval_id"] == decision.approval.approval_id and record["approval_id"] is not None  # type: ignore[union-attr]
+    assert record["call_id"] == decision.call_id
+
+
+@pytest.mark.anyio
+async def test_admit_of_a_denied_prompt_records_the_persons_answer(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    gate.broker.add_channel(Person(approve=False))
+    with anyio.fail_after(WAIT_SECONDS):
+        decision = await gate.admit(principal, "things:write", surface="mcp", target="add_todo", summary="add milk")
+    assert (decision.allowed, decision.code, decision.detail) == (False, "scope_denied", "denied")
+    [record] = records(authority)
+    assert (record["outcome"], record["code"], record["reason"], record["result"]) == (
+        "deny",
+        "scope_denied",
+        "denied",
+        "refused",
+    )
+
+
+@pytest.mark.anyio
+async def test_a_call_cancelled_while_a_person_decides_is_recorded_as_cancelled(
+    authority: Authority, gate: Gate
+) -> None:
+    principal = principal_of(gate, authority)
+    shown = anyio.Event()
+
+    class Watcher:
+        name = "watcher"
+
+        async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
+            shown.set()
+
+    gate.broker.add_channel(Watcher())
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            await gate.admit(principal, "things:write", surface="mcp", target="add_todo", digest="f" * 64)
+
+        tg.start_soon(call)
+        with anyio.fail_after(WAIT_SECONDS):
+            await shown.wait()
+        tg.cancel_scope.cancel()
+    [record] = records(authority)
+    assert (record["outcome"], record["code"], record["reason"], record["digest"], record["target"]) == (
+        "deny",
+        "cancelled",
+        "cancelled",
+        "f" * 64,
+        "add_todo",
+    )
