@@ -45,11 +45,12 @@ class AgentAuthApp(App[None]):
         backend: AdminBackend,
         *,
         clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
         reconnect_interval_seconds: float = RECONNECT_INTERVAL_SECONDS,
         status_interval_seconds: float = STATUS_INTERVAL_SECONDS,
     ) -> None:
         super().__init__()
-        self.hub = Hub(self, backend, clock)
+        self.hub = Hub(self, backend, clock, monotonic)
         self.reconnect_interval_seconds = reconnect_interval_seconds
         self.status_interval_seconds = status_interval_seconds
         self.bells = 0

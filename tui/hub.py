@@ -6,6 +6,7 @@ its signals to redraw. Loading methods are coroutines meant to run in workers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,10 @@ Clock = Callable[[], float]
 
 
 class Hub:
-    def __init__(self, owner: DOMNode, backend: AdminBackend, clock: Clock) -> None:
+    def __init__(self, owner: DOMNode, backend: AdminBackend, clock: Clock, monotonic: Clock = time.monotonic) -> None:
         self.backend = backend
         self.clock = clock
+        self.monotonic = monotonic  # for "how long has this been on screen" (the approve guard)
         self.book = ApprovalBook()
         self.families: list[dict[str, Any]] = []
         self.known_scopes: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ import anyio
 import httpx2
 import pytest
 from tui_daemon import DaemonFactory, RunningDaemon
-from tui_support import agent_validate, create_family, rows, table, tui_for, wait_until
+from tui_support import agent_validate, create_family, rows, settle, table, tui_for, wait_until
 
 from auth.admin_client import call_once
 from tui.screens.duration import DurationScreen
@@ -41,6 +41,7 @@ async def test_a_prompt_request_appears_and_approving_once_lets_the_call_through
         tg.start_soon(call.run, daemon, family["access_token"], "things:write", "Add to-do '[urgent] Buy milk'")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the request is listed")
         assert rows(app, "pending")[0][1:] == ["laptop", "validate", "things:write", "Add to-do '[urgent] Buy milk'"]
+        settle(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: call.response is not None, "the agent's call returns")
         assert call.body() == {"valid": True, "tier": "prompt"}
@@ -57,6 +58,7 @@ async def test_a_timed_grant_approves_this_call_and_the_next_without_asking(daem
         await wait_until(pilot, lambda: app.hub.connected is True, "the TUI is connected")
         tg.start_soon(call.run, daemon, family["access_token"], "gpg:sign", "sign commit 'Fix typo'")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the request is listed")
+        settle(app)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, DurationScreen), "the durations are offered")
         await pilot.press("2")  # 1 hour
@@ -155,8 +157,41 @@ async def test_the_cursor_stays_on_the_request_being_read_when_a_newer_one_arriv
         tg.start_soon(agent_validate, daemon, family["access_token"], "things:write", "a newer request")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 2, "the newer request is listed")
         assert rows(app, "pending")[0][4] == "a newer request"
+        settle(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: first.response is not None, "the first call returns")
         assert first.body()["valid"] is True
         assert rows(app, "pending")[0][4] == "a newer request"
         tg.cancel_scope.cancel()
+
+
+async def test_a_second_press_does_not_approve_the_request_that_just_moved_under_the_cursor(
+    daemon: RunningDaemon,
+) -> None:
+    """The double press: the second `a`, 120-250 ms after the first, lands on the request below."""
+    family = await create_family(daemon, {"things:write": "prompt"}, "laptop")
+    app = tui_for(daemon)
+    wanted, unseen = AgentCall(), AgentCall()
+    async with app.run_test(size=(120, 40)) as pilot, anyio.create_task_group() as tg:
+        await wait_until(pilot, lambda: app.hub.connected is True, "the TUI is connected")
+        tg.start_soon(unseen.run, daemon, family["access_token"], "things:write", "Cancel to-do 'Pay rent'")
+        await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the older request is listed")
+        tg.start_soon(wanted.run, daemon, family["access_token"], "things:write", "Add to-do 'Buy milk'")
+        await wait_until(pilot, lambda: table(app, "pending").row_count == 2, "the newer request is listed")
+        await pilot.press("up")  # the person moves to the newest request on top and reads it
+        assert rows(app, "pending")[0][4] == "Add to-do 'Buy milk'"
+        settle(app)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: wanted.response is not None, "the approved call returns")
+        await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the older request moved up")
+        assert rows(app, "pending")[0][4] == "Cancel to-do 'Pay rent'"
+        app.hub.monotonic.advance(0.18)  # type: ignore[attr-defined]  # the second press of a double press
+        await pilot.press("a")
+        await pilot.pause()
+        listing = await call_once(daemon.socket_path, "approvals.list")
+        assert [p["summary"] for p in listing["pending"]] == ["Cancel to-do 'Pay rent'"]
+        assert unseen.response is None
+        settle(app)  # once the person has had it in view, the same key approves it
+        await pilot.press("a")
+        await wait_until(pilot, lambda: unseen.response is not None, "the second call returns")
+        assert unseen.body()["valid"] is True

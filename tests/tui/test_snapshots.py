@@ -7,6 +7,7 @@ from typing import Any
 
 from fixture_backend import ISSUED, NOW, URL, FixtureBackend
 from textual.pilot import Pilot
+from tui_support import ManualClock, settle
 
 from tui import AgentAuthApp
 from tui.screens.confirm import ConfirmScreen
@@ -17,7 +18,9 @@ Compare = Callable[..., bool]
 
 
 def frozen_app(*, running: bool = True) -> AgentAuthApp:
-    return AgentAuthApp(FixtureBackend(running=running), clock=lambda: NOW, reconnect_interval_seconds=3600)
+    return AgentAuthApp(
+        FixtureBackend(running=running), clock=lambda: NOW, monotonic=ManualClock(), reconnect_interval_seconds=3600
+    )
 
 
 async def settled(pilot: Pilot[Any]) -> None:
@@ -35,6 +38,8 @@ def test_the_approvals_screen_lists_pending_requests_with_countdowns_and_history
 def test_the_duration_choice_for_a_timed_grant(snap_compare: Compare) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settled(pilot)
+        assert isinstance(pilot.app, AgentAuthApp)
+        settle(pilot.app)
         await pilot.press("t")
 
     assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)

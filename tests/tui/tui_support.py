@@ -13,6 +13,7 @@ from tui_daemon import RunningDaemon
 
 from auth.admin_client import call_once
 from tui import AgentAuthApp, SocketBackend
+from tui.screens.approvals import SETTLE_SECONDS
 
 WAIT_SECONDS = 10.0
 
@@ -27,8 +28,28 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], what: str
         raise AssertionError(f"timed out waiting until {what}") from None
 
 
+class ManualClock:
+    """A monotonic clock the test moves by hand (the approve guard reads it; nothing sleeps)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def tui_for(daemon: RunningDaemon) -> AgentAuthApp:
-    return AgentAuthApp(SocketBackend(daemon.socket_path), reconnect_interval_seconds=0.05)
+    return AgentAuthApp(SocketBackend(daemon.socket_path), monotonic=ManualClock(), reconnect_interval_seconds=0.05)
+
+
+def settle(app: AgentAuthApp) -> None:
+    """Let the person look: move the app's monotonic clock past the approve guard's settling time."""
+    clock = app.hub.monotonic
+    assert isinstance(clock, ManualClock)
+    clock.advance(SETTLE_SECONDS + 0.1)
 
 
 def table(app: AgentAuthApp, table_id: str) -> DataTable[Any]:

@@ -1,7 +1,11 @@
 """Approvals: pending prompt-tier requests (newest on top) with countdowns, decisions, recent history.
 
 The cursor follows the request it is on, not the row number, so a new request arriving on top never
-turns "approve" into approving something else.
+turns "approve" into approving something else. A decision binds to what the person saw: the approve keys
+act on the id of the request under the cursor, and only once it has stayed there, at the same row, for
+``SETTLE_SECONDS`` — a request that just appeared or moved under the cursor (the one below a request just
+decided, say) cannot be approved by a key press already on its way. While a decision is being sent, further
+presses are dropped, so queued key repeats never carry over to the next request.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from tui.widgets.countdown import Countdown
 from tui.widgets.daemon_banner import DaemonBanner
 from tui.widgets.status_bar import StatusBar
 
-DECIDED_BY = "tui"
+DECIDED_BY = "tui"  # the TUI's own word for itself: the daemon records it as a claim only
+SETTLE_SECONDS = 0.5
 
 
 class ApprovalsScreen(Screen[None]):
@@ -42,6 +47,9 @@ class ApprovalsScreen(Screen[None]):
     def __init__(self, hub: Hub) -> None:
         super().__init__(name="approvals")
         self.hub = hub
+        self._shown: tuple[str | None, int | None] = (None, None)  # the request under the cursor, and its row
+        self._shown_since = float("-inf")
+        self._deciding = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.hub, "approvals")
@@ -109,6 +117,16 @@ class ApprovalsScreen(Screen[None]):
         self.query_one("#pending-title", Static).update(title)
         self.redraw_history(now)
         self.show_detail()
+        self.note_cursor()
+
+    def note_cursor(self) -> None:
+        """Remember when the request under the cursor (or its row) last changed: the approve guard's clock."""
+        table = self.query_one("#pending", DataTable)
+        approval_id = self.selected_id()
+        shown = (approval_id, table.cursor_row if approval_id is not None else None)
+        if shown != self._shown:
+            self._shown = shown
+            self._shown_since = self.hub.monotonic()
 
     def redraw_history(self, now: float) -> None:
         history = self.query_one("#history", DataTable)
@@ -150,6 +168,7 @@ class ApprovalsScreen(Screen[None]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "pending":
             self.show_detail()
+            self.note_cursor()
 
     def tick(self) -> None:
         table = self.query_one("#pending", DataTable)
@@ -170,12 +189,24 @@ class ApprovalsScreen(Screen[None]):
 
     # --- decisions ----------------------------------------------------------------------------
 
-    def action_approve_once(self) -> None:
+    def approvable(self) -> dict[str, Any] | None:
+        """The request an approve key press may act on, or None (and say why) if the press must be dropped."""
         approval = self.current()
         if approval is None:
             self.notify("nothing is pending", severity="warning")
-            return
-        self.decide(str(approval["id"]), "approve", "once", None)
+            return None
+        if self._deciding:
+            return None  # a press queued behind a decision in flight: never carried over to the next request
+        self.note_cursor()
+        if self.hub.monotonic() - self._shown_since < SETTLE_SECONDS:
+            self.notify("this request just came under the cursor; read it, then press again", severity="warning")
+            return None
+        return approval
+
+    def action_approve_once(self) -> None:
+        approval = self.approvable()
+        if approval is not None:
+            self.decide(str(approval["id"]), "approve", "once", None)
 
     def action_deny(self) -> None:
         approval = self.current()
@@ -185,9 +216,8 @@ class ApprovalsScreen(Screen[None]):
         self.decide(str(approval["id"]), "deny", "once", None)
 
     def action_approve_timed(self) -> None:
-        approval = self.current()
+        approval = self.approvable()
         if approval is None:
-            self.notify("nothing is pending", severity="warning")
             return
         approval_id = str(approval["id"])
         what = markup_safe(f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}")
@@ -198,8 +228,13 @@ class ApprovalsScreen(Screen[None]):
 
         self.app.push_screen(DurationScreen(what), chosen)
 
+    def decide(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
+        """Send the decision on ``approval_id`` (the request the person saw); presses meanwhile are dropped."""
+        self._deciding = True
+        self.send_decision(approval_id, decision, grant, minutes)
+
     @work(group="decide")
-    async def decide(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
+    async def send_decision(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
         params: dict[str, Any] = {"approval_id": approval_id, "decision": decision, "decided_by": DECIDED_BY}
         if decision == "approve":
             params["grant"] = grant
@@ -210,7 +245,10 @@ class ApprovalsScreen(Screen[None]):
         except AdminError as exc:
             self.notify(exc.message, title=exc.code, severity="error")
             return
+        finally:
+            self._deciding = False
         self.hub.approval_decided(result)
+        self.note_cursor()
         if decision == "deny":
             self.notify("denied")
         else:
