@@ -10,10 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import anyio
-
-from auth.admin_client import call_once
-from auth.oauth_store import normalise_matching_code
 from auth.scopes import parse_scope_spec
 from auth.untrusted import clip
 from mcp_server.cli import format as fmt
@@ -50,7 +46,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     deny.set_defaults(handler=cmd_deny)
 
 
+# anyio and the OAuth store (SQLAlchemy) are imported when a consent command runs, not at every CLI start:
+# `agent-auth token header` and `status` share this parser and start on every MCP connection.
+
+
 def _call(app: Application, method: str, **params: Any) -> Any:
+    import anyio
+
+    from auth.admin_client import call_once
+
     path = app.settings.admin_socket_path
 
     async def go() -> Any:
@@ -64,6 +68,8 @@ def _pending(app: Application) -> list[dict[str, Any]]:
 
 
 def _find(app: Application, code: str) -> dict[str, Any]:
+    from auth.oauth_store import normalise_matching_code
+
     wanted = normalise_matching_code(code)
     for consent in _pending(app):
         if consent["consent_id"] == code or normalise_matching_code(consent["matching_code"]) == wanted:
