@@ -242,7 +242,13 @@ async def _run_locked(
         server_header=False,
         **protocol_kwargs(limits),
     )
-    server = _Server(config, on_shutdown=ctx.broker.close, hard_exit_seconds=HARD_EXIT_SECONDS)
+
+    def on_shutdown() -> None:
+        ctx.broker.close()
+        for hook in ctx.extras.get("shutdown_hooks", []):  # e.g. wake long polls so the drain is quick
+            hook()
+
+    server = _Server(config, on_shutdown=on_shutdown, hard_exit_seconds=HARD_EXIT_SECONDS)
 
     async def announce() -> None:
         while not server.started:

@@ -200,11 +200,9 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     gated.on_refusal = lambda tool: ctx.metrics.mcp_tool_calls.labels(tool, "deny").inc()
     # The protected-resource metadata names the daemon as authorization server, so serve one.
     oauth = authorization_server(ctx, resource_url)
-    routes: list[BaseRoute] = [
-        Route("/mcp", gated),
-        Route("/.well-known/oauth-protected-resource/mcp", sdk_app, methods=["GET", "OPTIONS"]),
-        *oauth["routes"],
-    ]
+    routes: list[BaseRoute] = [Route("/mcp", gated), *oauth["routes"]]
+    if oauth["routes"]:  # never point clients at an authorization server that is not there
+        routes.append(Route("/.well-known/oauth-protected-resource/mcp", sdk_app, methods=["GET", "OPTIONS"]))
     ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), f"MCP endpoint {resource_url}"]
     hooks = [
         lambda tg: server.session_manager.run(),

@@ -32,6 +32,14 @@ class ConsentWaiters:
 
     def __init__(self) -> None:
         self._events: dict[str, anyio.Event] = {}
+        self.closed = False
+
+    def close(self) -> None:
+        """The daemon is shutting down: answer every waiting page now instead of at the drain deadline."""
+        self.closed = True
+        for event in self._events.values():
+            event.set()
+        self._events.clear()
 
     def event(self, consent_id: str) -> anyio.Event:
         event = self._events.get(consent_id)
@@ -104,6 +112,8 @@ there is the same as this one. Nothing on this page can approve.</p>
 """
     nonce = secrets.token_urlsafe(16)
     script = """
+const left=document.getElementById('left');
+setInterval(()=>{const n=+left.textContent;if(n>0)left.textContent=n-1},1000);
 (async function(){const url=location.pathname+'/wait';
 for(;;){try{const r=await fetch(url,{cache:'no-store'});const s=(await r.json()).status;
 if(s!=='pending'){location.replace(location.pathname);return}}catch(e){await new Promise(f=>setTimeout(f,2000))}}})();
@@ -146,7 +156,7 @@ def consent_routes(
         consent = await anyio.to_thread.run_sync(lookup, request)
         if consent is None:
             return JSONResponse({"status": "unknown"}, status_code=404, headers=_headers())
-        if consent.status == "pending":
+        if consent.status == "pending" and not waiters.closed:
             event = waiters.event(consent.id)
             with anyio.move_on_after(min(WAIT_SECONDS, max(0.0, consent.expires_at - store.clock()) + 0.5)):
                 await event.wait()

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
-from mcp.server.auth.routes import create_auth_routes
+from mcp.server.auth.routes import create_auth_routes, validate_issuer_url
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -193,6 +193,13 @@ def authorization_server(ctx: DaemonContext, resource_url: str) -> dict[str, Any
     """Routes and lifespan hooks of the authorization server; registers the consent admin methods."""
     assert ctx.url is not None
     issuer = ctx.url
+    try:
+        validate_issuer_url(AuthSettings(issuer_url=issuer, resource_server_url=None).issuer_url)  # type: ignore[arg-type]
+    except ValueError:
+        # RFC 8414 wants https; plain http is only acceptable on loopback. Serving /mcp on another address
+        # without TLS keeps working with bearer tokens (headersHelper), without the authorization server.
+        log.warning("OAuth sign-in is off: %s is neither https nor loopback (set tls_cert/tls_key)", issuer)
+        return {"routes": [], "lifespan_hooks": []}
     store = OAuthStore(ctx.authority)
     waiters = ConsentWaiters()
 
@@ -224,4 +231,6 @@ def authorization_server(ctx: DaemonContext, resource_url: str) -> dict[str, Any
     admin = ConsentAdmin(store, waiters, known)
     ctx.extras.setdefault("admin_methods", {}).update({"consent.list": admin.list, "consent.decide": admin.decide})
     ctx.extras["oauth_store"] = store
+    ctx.extras["consent_waiters"] = waiters
+    ctx.extras.setdefault("shutdown_hooks", []).append(waiters.close)
     return {"routes": routes, "lifespan_hooks": [lambda tg: tg.start_soon(_prune_loop, store)]}

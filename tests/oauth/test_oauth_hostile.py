@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx2
 import pytest
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider, OAuthFlowError
@@ -302,3 +303,22 @@ async def test_the_state_is_echoed_exactly_and_a_mismatch_stops_the_sdk_client(
                 json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
             )
     assert await family_count(daemon) == before
+
+
+async def test_a_page_waiting_for_a_decision_does_not_hold_up_shutdown(
+    daemon: RunningDaemon, client: RawClient, http: httpx2.AsyncClient
+) -> None:
+    page = await Browser(http).open(client.authorize_url())
+    waiters = daemon.ctx.extras["consent_waiters"]
+    answers: list[httpx2.Response] = []
+
+    async def wait() -> None:
+        answers.append(await http.get(page.url + "/wait", timeout=60))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        with anyio.fail_after(10):
+            while not waiters._events:
+                await anyio.sleep(0.02)
+        await anyio.to_thread.run_sync(daemon.stop)
+    assert answers[0].status_code == 200 and answers[0].json() == {"status": "pending"}
