@@ -123,6 +123,8 @@ def test_a_timed_grant_decision_names_who_asked(authority: Authority, gate: Gate
 
 def test_the_one_record_of_a_call_has_every_field(authority: Authority, gate: Gate) -> None:
     principal = principal_of(gate, authority)
+    seen: list[tuple[str | None, str, str]] = []
+    gate.observers.append(lambda d, scope, target: seen.append((d.code, scope, target)))
     decision = gate.decide(principal, "gpg:sign", now=NOW + 1)
     recorded = gate.record_decision(decision, surface="mcp", target="gpg_sign", scope="gpg:sign", digest="d" * 64)
     [record] = records(authority)
@@ -140,6 +142,9 @@ def test_the_one_record_of_a_call_has_every_field(authority: Authority, gate: Ga
     }
     assert (record["family_id"], record["label"], record["token_id"]) == who(decision)
     assert record["result"] == "refused" and record["approval_id"] is None and record["latency_ms"] == 0.0
+    gate.record_decision(gate.decide(principal, None, now=NOW + 1), surface="mcp", target="whoami", scope=None)
+    assert seen == [("scope_denied", "gpg:sign", "gpg_sign"), (None, "", "whoami")]
+    assert records(authority)[-1]["result"] == "admitted"
 
 
 def test_check_records_on_the_rest_surface_under_its_operation(authority: Authority, gate: Gate) -> None:
@@ -176,10 +181,22 @@ async def test_admit_records_the_approval_and_the_digest(authority: Authority, g
     principal = principal_of(gate, authority)
     person = Person(approve=True)
     gate.broker.add_channel(person)
+    pending: list[str] = []
+
+    async def on_pending(approval: PendingApproval) -> None:
+        pending.append(approval.id)
+
     with anyio.fail_after(WAIT_SECONDS):
         decision = await gate.admit(
-            principal, "things:write", surface="mcp", target="add_todo", digest="e" * 64, summary=lambda: "add milk"
+            principal,
+            "things:write",
+            surface="mcp",
+            target="add_todo",
+            digest="e" * 64,
+            summary=lambda: "add milk",
+            on_pending=on_pending,
         )
+    assert pending == [person.shown[0].id]
     assert (decision.allowed, decision.code, decision.detail, decision.tier) == (True, None, "approved", Tier.PROMPT)
     assert person.shown[0].summary == "add milk" and person.shown[0].operation == "add_todo"
     [record] = records(authority)
@@ -191,6 +208,13 @@ async def test_admit_records_the_approval_and_the_digest(authority: Authority, g
     )
     assert record["approval_id"] == decision.approval.approval_id and record["approval_id"] is not None  # type: ignore[union-attr]
     assert record["call_id"] == decision.call_id
+    assert (record["target"], record["scope"], record["tier"], record["label"]) == (
+        "add_todo",
+        "things:write",
+        "prompt",
+        "notes",
+    )
+    assert record["latency_ms"] > 0
 
 
 @pytest.mark.anyio
@@ -240,3 +264,10 @@ async def test_a_call_cancelled_while_a_person_decides_is_recorded_as_cancelled(
         "f" * 64,
         "add_todo",
     )
+    assert (record["surface"], record["scope"], record["tier"], record["family_id"]) == (
+        "mcp",
+        "things:write",
+        "prompt",
+        principal.family_id,
+    )
+    assert record["latency_ms"] > 0
