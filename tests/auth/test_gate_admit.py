@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from auth.approvals import ApprovalBroker, PendingApproval
 from auth.authority import Authority
 from auth.decision_record import RECORD_FIELDS
-from auth.gate import Decision, Gate
+from auth.gate import Decision, Gate, request_digest
 from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
 
@@ -271,3 +273,53 @@ async def test_a_call_cancelled_while_a_person_decides_is_recorded_as_cancelled(
         principal.family_id,
     )
     assert record["latency_ms"] > 0
+
+
+def result_entries(authority: Authority) -> list[dict[str, Any]]:
+    lines = authority.audit.path.read_text(encoding="utf-8").splitlines()
+    return [entry for entry in map(json.loads, lines) if entry["event"] == "call.result"]
+
+
+def test_the_result_of_an_admitted_call_is_recorded_under_its_call_id(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    admitted = gate.record_decision(
+        gate.decide(principal, "things:read", now=NOW + 1), surface="mcp", target="list_todos", scope="things:read"
+    )
+    assert gate.record_result(admitted, "ok", started=0.0, items=3, note=None)
+    assert gate.record_result(admitted, "error")
+    ok, error = result_entries(authority)
+    assert (ok["call_id"], ok["result"], ok["items"]) == (admitted.call_id, "ok", 3)
+    assert "note" not in ok and ok["latency_ms"] > 0
+    assert (error["call_id"], error["result"], error["latency_ms"]) == (admitted.call_id, "error", 0.0)
+
+
+def test_a_result_that_cannot_be_recorded_says_so(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    admitted = gate.record_decision(
+        gate.decide(principal, "things:read", now=NOW + 1), surface="mcp", target="list_todos", scope="things:read"
+    )
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, authority.audit._fd)
+    finally:
+        os.close(full)
+    assert gate.record_result(admitted, "ok") is False
+
+
+def test_the_request_digest_covers_target_and_every_argument_in_any_order() -> None:
+    digest = request_digest("add_todo", {"title": "milk", "tags": ["a", "b"]})
+    assert digest == request_digest("add_todo", {"tags": ["a", "b"], "title": "milk"})
+    canonical = b'{"arguments":{"tags":["a","b"],"title":"milk"},"target":"add_todo"}'
+    assert digest == hashlib.sha256(canonical).hexdigest()
+    assert digest != request_digest("add_project", {"title": "milk", "tags": ["a", "b"]})
+    assert digest != request_digest("add_todo", {"title": "milk", "tags": ["b", "a"]})
+    assert request_digest("t", {"when": NOW}) == request_digest("t", {"when": NOW})
+
+
+def test_last_use_is_batched_and_flushed_to_the_store(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    assert gate.decide(principal, "things:read", now=NOW + 5).allowed
+    assert authority.get_family(principal.family_id).last_used_at is None
+    gate.flush_last_used()
+    assert authority.get_family(principal.family_id).last_used_at == NOW + 5
+    assert gate.last_used == {}
