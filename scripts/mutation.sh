@@ -14,6 +14,11 @@ modules=("$@")
 for module in "${modules[@]}"; do
   [ -f "auth/$module.py" ] || { echo "no such module: auth/$module.py" >&2; exit 2; }
   echo "==> mutating auth/$module.py" >&2
-  mutmut run --max-children "${MUTATION_WORKERS:-1}" "auth.$module.*" >/dev/null
+  mkdir -p mutants
+  if ! mutmut run --max-children "${MUTATION_WORKERS:-1}" "auth.$module.*" >"mutants/run-$module.log" 2>&1; then
+    tr '\r' '\n' <"mutants/run-$module.log" | grep -v '^ *$' | tail -25 >&2
+    echo "mutmut failed on auth/$module.py (full output: mutants/run-$module.log)" >&2
+    exit 1
+  fi
 done
 exec python scripts/mutation_scores.py "${modules[@]}"
