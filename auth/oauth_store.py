@@ -316,6 +316,7 @@ class OAuthStore:
         scopes: Mapping[str, Tier] | None = None,
         label: str | None = None,
         decided_by: str = "admin-socket",
+        decided_by_claim: str | None = None,
         now: float | None = None,
     ) -> Consent:
         """Record the person's decision. Approval needs the matching code shown on the browser page."""
@@ -349,6 +350,7 @@ class OAuthStore:
                 client_id=row.client_id,
                 decision=row.status,
                 decided_by=row.decided_by,
+                decided_by_claim=decided_by_claim,
                 scopes={k: v.value for k, v in sorted(checked.items())} if approved else {},
                 label=label,
             )

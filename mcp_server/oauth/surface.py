@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.oauth_store import Consent, OAuthStore
 from auth.scopes import Tier, parse_tier, validate_scope
+from auth.untrusted import neutralise
+from mcp_server.daemon.admin_socket import current_channel
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.oauth.consent_page import CONSENT_PATH, ConsentWaiters, consent_routes
 from mcp_server.oauth.provider import AgentAuthProvider
@@ -157,7 +159,10 @@ class ConsentAdmin:
         label = params.get("label")
         if label is not None and not isinstance(label, str):
             raise ValueError("label must be a string")
-        decided_by = str(params.get("decided_by") or "admin-socket")[:64]
+        # Who decided is the admin connection's peer (as for approvals), never what the request claims.
+        decided_by = current_channel.get()
+        claim = params.get("decided_by")
+        decided_by_claim = neutralise(str(claim))[:64] if claim else None
         matching_code = params.get("matching_code")
 
         def run() -> Consent:
@@ -173,6 +178,7 @@ class ConsentAdmin:
                 scopes=chosen if decision == "approve" else None,
                 label=chosen_label[:100] if chosen_label else None,
                 decided_by=decided_by,
+                decided_by_claim=decided_by_claim,
             )
 
         consent = await anyio.to_thread.run_sync(run)

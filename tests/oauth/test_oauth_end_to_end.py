@@ -60,6 +60,7 @@ async def test_an_mcp_client_lists_and_calls_exactly_the_consented_tools_then_re
             assert len(pages) == 1
             assert "Notes Client" in pages[0].html and "127.0.0.1:53682" in pages[0].html
             assert consents[0]["decision"]["scopes"] == CHOSEN
+            assert consents[0]["decided_by"].startswith("admin-socket uid=")  # the channel, not a claim
             result = await client.call_tool("read_note", {"title": "a"})
             assert not result.is_error and runs.names == ["read_note"]
 

@@ -3,6 +3,7 @@ token is only ever issued to the client, redirect URI, PKCE verifier and resourc
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -322,3 +323,27 @@ async def test_a_page_waiting_for_a_decision_does_not_hold_up_shutdown(
                 await anyio.sleep(0.02)
         await anyio.to_thread.run_sync(daemon.stop)
     assert answers[0].status_code == 200 and answers[0].json() == {"status": "pending"}
+
+
+async def test_codes_tokens_and_verifiers_never_reach_the_log_or_the_audit(
+    daemon: RunningDaemon, client: RawClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    code = await client.authorized_code()
+    issued = (await client.token(code)).json()
+    await client.token(code)  # a replay: refused and logged as such
+    refreshed = await client.http.post(
+        f"{daemon.url}/token",
+        data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"], "client_id": client.client_id},
+    )
+    assert refreshed.status_code == 400  # the family was revoked by the replay
+    secrets_seen = [code, client.verifier, issued["access_token"], issued["refresh_token"], client.state]
+    audit_text = daemon.ctx.authority.audit.path.read_text(encoding="utf-8")
+    # The daemon's log (the test's own HTTP client logs its requests at debug level; that is not the daemon).
+    daemon_log = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore", "hpack"))
+    )
+    assert "refused" in daemon_log  # the replay was logged, without the code
+    for secret in secrets_seen:
+        assert secret not in daemon_log and secret not in audit_text
+    assert "oauth.token_issued" in audit_text and "authorization_code_reuse" in audit_text
