@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_server.mcp.registry import PROMPT_NOTE
 from tests.mcp.mcp_test_support import ABSENT_SCOPE, ADMIN_SCOPE, READ_SCOPE, WRITE_SCOPE, ToolRuns, audit_entries
 from tests.oauth.oauth_support import Browser, ConsentPage, MemoryStorage, admin, approve, sdk_client
 from tests.support.daemon import RunningDaemon
@@ -57,6 +58,8 @@ async def test_an_mcp_client_lists_and_calls_exactly_the_consented_tools_then_re
             listed = await client.list_tools()
             names = sorted(tool.name for tool in listed.tools)
             assert names == ["read_note", "whoami", "write_note"]  # admin at deny, export never granted
+            described = {tool.name: tool.description or "" for tool in listed.tools}
+            assert PROMPT_NOTE in described["write_note"] and PROMPT_NOTE not in described["read_note"]
             assert len(pages) == 1
             assert "Notes Client" in pages[0].html and "127.0.0.1:53682" in pages[0].html
             assert consents[0]["decision"]["scopes"] == CHOSEN
