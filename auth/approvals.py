@@ -1,9 +1,13 @@
 """The approvals broker: prompt-tier requests wait here for a person's decision.
 
-A request creates a pending approval (or joins an identical one: same family, scope, operation and
-summary), notifies every channel (the admin socket's live stream, an HTTP notifier, …) and waits without
-blocking the event loop. Decisions: approve once, approve for N minutes (a time-boxed grant for that
-family and scope), or deny. No decision before the timeout means deny. Every outcome is audited.
+A request is bound to one prepared request (``auth.prepared``) by its digest: a new pending approval is
+created, or the caller joins one for a byte-identical request of the same family (shown as "N identical
+calls", at most ``max_waiters``; every join and leave is published so every channel shows the live count).
+Channels (the admin socket's live stream, an HTTP notifier, …) are notified and the caller waits without
+blocking the event loop. Decisions: approve once, approve for N minutes (a narrow grant: that family,
+scope, surface and target), or deny. A decision may name the waiter count the person saw; if it changed,
+the decision is refused and the person looks again. No decision before the timeout means deny; a request
+whose every caller went away is withdrawn (nothing runs). Every outcome is audited.
 """
 
 from __future__ import annotations
@@ -21,18 +25,27 @@ from typing import Any, Literal, Protocol
 import anyio
 
 from auth.audit import AuditLog
-from auth.errors import AuditError
+from auth.errors import AuditError, AuthError
+from auth.grants import GrantBook
+from auth.prepared import PreparedRequest
 
 log = logging.getLogger(__name__)
 
 GrantType = Literal["once", "timed"]
 MAX_GRANT_MINUTES = 24 * 60
+MAX_WAITERS = 20
+
+
+class ApprovalChangedError(AuthError):
+    """The request changed since the person saw it (more identical calls joined, or it was withdrawn)."""
+
+    code = "approval_changed"
 
 
 @dataclass(frozen=True)
 class ApprovalDecision:
     approved: bool
-    reason: str  # approved | denied | timeout | too_many_pending | channel_error | cancelled
+    reason: str  # approved | denied | timeout | too_many_pending | channel_error | cancelled | withdrawn
     grant: GrantType | None = None
     duration_minutes: int | None = None
     decided_by: str | None = None
@@ -54,6 +67,10 @@ class PendingApproval:
     expires_at: float
     waiters: int = 0
     decision: ApprovalDecision | None = None
+    digest: str | None = None
+    surface: str = ""
+    details: list[dict[str, Any]] = field(default_factory=list)
+    claim: str | None = None
     _event: anyio.Event = field(default_factory=anyio.Event, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +85,10 @@ class PendingApproval:
             "expires_at": self.expires_at,
             "waiters": self.waiters,
             "status": "pending" if self.decision is None else self.decision.reason,
+            "digest": self.digest,
+            "surface": self.surface,
+            "details": self.details,
+            "claim": self.claim,
         }
         if self.decision is not None:
             data["decision"] = {
@@ -102,17 +123,18 @@ class ApprovalBroker:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         history_size: int = 50,
+        max_waiters: int = MAX_WAITERS,
     ) -> None:
         self.audit = audit
         self.timeout_seconds = timeout_seconds
         self.max_pending_per_family = max_pending_per_family
         self.clock = clock
         self.monotonic = monotonic
+        self.max_waiters = max_waiters
         self._pending: dict[str, PendingApproval] = {}
-        self._by_key: dict[tuple[str, str, str, str], str] = {}
-        # (family, scope) → (wall-clock expiry, monotonic deadline). The wall time is what callers see; the
-        # monotonic deadline keeps a backwards clock jump from stretching a grant past its granted duration.
-        self._grants: dict[tuple[str, str], tuple[float, float]] = {}
+        self._by_key: dict[tuple[str, ...], str] = {}
+        # Read through the broker, so a clock swapped on the broker (tests of clock jumps) applies to grants.
+        self.grant_book = GrantBook(lambda: self.clock(), lambda: self.monotonic())
         self._channels: list[ApprovalChannel] = []
         self._listeners: list[Listener] = []
         self.history: deque[dict[str, Any]] = deque(maxlen=history_size)
@@ -143,32 +165,37 @@ class ApprovalBroker:
 
     # --- grants --------------------------------------------------------------------------------
 
-    def active_grant(self, family_id: str, scope: str, now: float) -> float | None:
-        """The expiry of a time-boxed grant for (family, scope), if one is active.
-
-        A grant ends at its wall-clock expiry or once its duration has elapsed on the monotonic clock,
-        whichever comes first: a clock set forward ends it at once, a clock set back cannot extend it.
-        """
-        grant = self._grants.get((family_id, scope))
-        if grant is None:
-            return None
-        expires, deadline = grant
-        if expires <= now or deadline <= self.monotonic():
-            del self._grants[(family_id, scope)]
-            return None
-        return expires
+    def active_grant(
+        self, family_id: str, scope: str, now: float, *, surface: str | None = None, target: str | None = None
+    ) -> float | None:
+        """The expiry of a live time-boxed grant covering this call, if any (see ``auth.grants``)."""
+        grant = self.grant_book.active(family_id, scope, now, surface, target)
+        return None if grant is None else grant.expires_at
 
     def revoke_grants(self, family_id: str) -> None:
-        for key in [k for k in self._grants if k[0] == family_id]:
-            del self._grants[key]
+        self.grant_book.revoke_family(family_id)
+
+    def revoke_grant(self, grant_id: str, *, revoked_by: str) -> dict[str, Any] | None:
+        """End one grant early; audited. None when no such grant is live."""
+        grant = self.grant_book.revoke(grant_id)
+        if grant is None:
+            return None
+        data = grant.to_json(self.clock())
+        self.audit.append(
+            "grant.revoked",
+            grant_id=grant.id,
+            family_id=grant.family_id,
+            scope=grant.scope,
+            surface=grant.surface,
+            target=grant.target,
+            revoked_by=revoked_by,
+        )
+        self._publish("grant.revoked", data)
+        return data
 
     def grants(self) -> list[dict[str, Any]]:
-        now, mono = self.clock(), self.monotonic()
-        return [
-            {"family_id": f, "scope": s, "expires_at": e}
-            for (f, s), (e, deadline) in sorted(self._grants.items())
-            if e > now and deadline > mono
-        ]
+        now = self.clock()
+        return [grant.to_json(now) for grant in self.grant_book.live()]
 
     # --- requests and decisions ----------------------------------------------------------------
 
@@ -196,12 +223,23 @@ class ApprovalBroker:
         operation: str,
         summary: str,
         on_created: Callable[[PendingApproval], Awaitable[None]] | None = None,
+        prepared: PreparedRequest | None = None,
+        surface: str = "",
+        caller_gone: anyio.Event | None = None,
     ) -> ApprovalDecision:
-        """Wait for a decision on (family, scope, operation, summary); deny on timeout."""
+        """Wait for a decision on this request; deny on timeout, withdraw when ``caller_gone`` is set.
+
+        With ``prepared`` the approval binds to its digest (and joins only byte-identical requests of the
+        same family); without, to (family, scope, operation, summary).
+        """
         now = self.clock()
-        key = (family_id, scope, operation, summary)
+        key = _key(family_id, scope, operation, summary, prepared)
         existing_id = self._by_key.get(key)
         approval = self._pending.get(existing_id) if existing_id else None
+        if approval is not None and approval.waiters >= self.max_waiters:
+            decision = ApprovalDecision(False, "too_many_pending")
+            self._audit_outcome(approval.id, family_id, scope, operation, summary, decision)
+            return decision
         created = approval is None
         if approval is None and self._closed:
             decision = ApprovalDecision(False, "cancelled", decided_by="shutdown")
@@ -222,6 +260,10 @@ class ApprovalBroker:
                 summary=summary,
                 requested_at=now,
                 expires_at=now + self.timeout_seconds,
+                digest=prepared.digest if prepared is not None else None,
+                surface=surface,
+                details=prepared.details() if prepared is not None else [],
+                claim=prepared.shown_claim() if prepared is not None else None,
             )
             try:
                 self.audit.append(
@@ -231,6 +273,8 @@ class ApprovalBroker:
                     scope=scope,
                     operation=operation,
                     summary=summary,
+                    digest=approval.digest,
+                    claim=approval.claim,  # the caller's own words, neutralised, kept apart from the summary
                 )
             except AuditError:
                 # Audited before it is registered: a request nobody can audit is refused, and it must not
@@ -239,8 +283,9 @@ class ApprovalBroker:
                 return ApprovalDecision(False, "audit_failed")
             self._pending[approval.id] = approval
             self._by_key[key] = approval.id
-            self._publish("approval.created", approval.to_json())
         approval.waiters += 1
+        # Published after the waiter is counted, so every channel sees the live count ("N identical calls").
+        self._publish("approval.created" if created else "approval.updated", approval.to_json())
         try:
             if created and on_created is not None:
                 await on_created(approval)
@@ -248,17 +293,28 @@ class ApprovalBroker:
                 if created:
                     for channel in self._channels:
                         tg.start_soon(self._run_channel, channel, approval)
+                woke = anyio.Event()
+                tg.start_soon(_relay, approval._event, woke)
+                if caller_gone is not None:
+                    tg.start_soon(_relay, caller_gone, woke)
                 with anyio.move_on_after(max(0.0, approval.expires_at - self.clock())):
-                    await approval._event.wait()
+                    await woke.wait()
                 tg.cancel_scope.cancel()
+            if approval.decision is None and caller_gone is not None and caller_gone.is_set():
+                raise _CallerGone
             if approval.decision is None:
                 self._finish(approval, ApprovalDecision(False, "timeout"))
+        except _CallerGone:
+            return ApprovalDecision(False, "withdrawn", approval_id=approval.id)
         finally:
             approval.waiters -= 1
             if approval.decision is None and approval.waiters == 0:
-                # Every waiter went away (client disconnected): nobody is left to act on a decision.
+                # Every caller went away (cancelled, disconnected): nobody is left to act on a decision, so
+                # it is withdrawn — approving it now does nothing.
                 with anyio.CancelScope(shield=True):
-                    self._finish(approval, ApprovalDecision(False, "cancelled"))
+                    self._finish(approval, ApprovalDecision(False, "withdrawn"))
+            elif approval.decision is None:
+                self._publish("approval.updated", approval.to_json())
         assert approval.decision is not None
         return approval.decision
 
@@ -277,20 +333,33 @@ class ApprovalBroker:
         duration_minutes: int | None = None,
         decided_by: str,
         decided_by_claim: str | None = None,
+        seen_waiters: int | None = None,
     ) -> PendingApproval | None:
         """Record a person's decision. Returns the approval, or None if it is no longer pending.
 
         ``decided_by`` names the channel, as the daemon knows it; ``decided_by_claim`` is what the client
-        said about itself, kept apart and labelled as a claim.
+        said about itself, kept apart and labelled as a claim. ``seen_waiters``: how many identical calls
+        the person saw waiting; if another count waits now, nothing is decided (:class:`ApprovalChangedError`)
+        and the person looks again.
         """
         approval = self._pending.get(approval_id)
         if approval is None or approval.decision is not None:
             return None
+        if approved and seen_waiters is not None and approval.waiters != seen_waiters:
+            raise ApprovalChangedError(
+                f"{approval.waiters} identical calls wait on this request now, not {seen_waiters}; look again"
+            )
         if approved and grant == "timed":
             if duration_minutes is None or not 1 <= duration_minutes <= MAX_GRANT_MINUTES:
                 raise ValueError(f"a timed grant needs 1-{MAX_GRANT_MINUTES} minutes")
-            seconds = duration_minutes * 60
-            self._grants[(approval.family_id, approval.scope)] = (self.clock() + seconds, self.monotonic() + seconds)
+            self.grant_book.add(
+                family_id=approval.family_id,
+                label=approval.label,
+                scope=approval.scope,
+                surface=approval.surface,
+                target=approval.operation,
+                seconds=duration_minutes * 60,
+            )
         decision = ApprovalDecision(
             approved,
             "approved" if approved else "denied",
@@ -313,10 +382,15 @@ class ApprovalBroker:
             # An approval that cannot be audited is not an approval.
             log.error("audit log unwritable; approval %s treated as denied", approval.id)
             decision = ApprovalDecision(False, "audit_failed", decided_by=decision.decided_by)
-            self._grants.pop((approval.family_id, approval.scope), None)
+            grant = self.grant_book.active(
+                approval.family_id, approval.scope, self.clock(), approval.surface, approval.operation
+            )
+            if grant is not None:
+                self.grant_book.revoke(grant.id)
         approval.decision = replace(decision, approval_id=approval.id)
         self._pending.pop(approval.id, None)
-        self._by_key.pop((approval.family_id, approval.scope, approval.operation, approval.summary), None)
+        for key in [k for k, v in self._by_key.items() if v == approval.id]:
+            del self._by_key[key]
         approval._event.set()
         data = approval.to_json()
         data["decided_at"] = self.clock()
@@ -350,3 +424,18 @@ class ApprovalBroker:
         finally:
             if self.on_outcome is not None:
                 self.on_outcome(decision)
+
+
+class _CallerGone(Exception):
+    """Internal: the caller of a waiter went away; its wait is withdrawn."""
+
+
+async def _relay(source: anyio.Event, target: anyio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def _key(family_id: str, scope: str, operation: str, summary: str, prepared: PreparedRequest | None) -> tuple[str, ...]:
+    if prepared is not None:
+        return ("digest", family_id, prepared.digest)
+    return ("summary", family_id, scope, operation, summary)

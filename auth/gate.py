@@ -35,6 +35,7 @@ from auth.authority import Authority, check_access
 from auth.decision_record import DECISION_EVENT, RESULT_EVENT, DecisionRecord, new_call_id
 from auth.errors import AuditError, InvalidScopeError, InvalidTokenError, TokenError
 from auth.families import FamilyInfo, TokenState
+from auth.prepared import PreparedRequest
 from auth.principal import EdgeIdentity, Principal, Unauthenticated
 from auth.ratelimit import RateLimiter
 from auth.scopes import Tier, effective_scopes, validate_scope
@@ -259,7 +260,15 @@ class Gate:
 
     # --- the decision ----------------------------------------------------------------------------
 
-    def decide(self, identity: EdgeIdentity, scope: str | None, *, now: float | None = None) -> Decision:
+    def decide(
+        self,
+        identity: EdgeIdentity,
+        scope: str | None,
+        *,
+        now: float | None = None,
+        surface: str | None = None,
+        target: str | None = None,
+    ) -> Decision:
         """Decide without waiting or recording: allow, deny, or ``approval_required`` (prompt tier).
 
         ``scope=None`` is a tool any valid token may use (``whoami``). The rate limit is charged here and
@@ -292,7 +301,7 @@ class Gate:
         if tier is Tier.ALLOW:
             return Decision(True, None, tier, *who)
         assert scope is not None
-        if self.broker.active_grant(principal.family_id, scope, now) is not None:
+        if self.broker.active_grant(principal.family_id, scope, now, surface=surface, target=target) is not None:
             return Decision(True, None, tier, *who, detail="timed_grant")
         return Decision(False, "approval_required", tier, *who)
 
@@ -305,21 +314,57 @@ class Gate:
         target: str,
         digest: str | None = None,
         summary: Summary = None,
+        prepared: PreparedRequest | None = None,
         on_pending: OnPending | None = None,
+        caller_gone: anyio.Event | None = None,
         started: float | None = None,
     ) -> Decision:
-        """Decide (waiting for a person at the prompt tier) and record the decision.
+        """:meth:`decide`, then :meth:`conclude`: wait for a person at the prompt tier, record the decision."""
+        decision = self.decide(identity, scope, surface=surface, target=target)
+        return await self.conclude(
+            identity,
+            decision,
+            scope,
+            surface=surface,
+            target=target,
+            digest=digest,
+            summary=summary,
+            prepared=prepared,
+            on_pending=on_pending,
+            caller_gone=caller_gone,
+            started=started,
+        )
 
-        The returned decision carries the ``call_id`` of its record. If the record cannot be written the
-        decision is ``audit_unavailable``: the caller runs nothing. A call cancelled while a person decides
-        is recorded as ``cancelled`` before the cancellation goes on.
+    async def conclude(
+        self,
+        identity: EdgeIdentity,
+        decision: Decision,
+        scope: str | None,
+        *,
+        surface: str,
+        target: str,
+        digest: str | None = None,
+        summary: Summary = None,
+        prepared: PreparedRequest | None = None,
+        on_pending: OnPending | None = None,
+        caller_gone: anyio.Event | None = None,
+        started: float | None = None,
+    ) -> Decision:
+        """Finish a decision from :meth:`decide` and record it (the call's one ``decision`` record).
+
+        At the prompt tier a person is asked; with ``prepared`` the approval binds to its digest and shows
+        its rows. The returned decision carries the ``call_id`` of its record. If the record cannot be
+        written the decision is ``audit_unavailable``: the caller runs nothing. A call cancelled while a
+        person decides is recorded as ``cancelled``; one whose caller went away as ``withdrawn``.
         """
         started = time.perf_counter() if started is None else started
-        decision = self.decide(identity, scope)
+        digest = prepared.digest if prepared is not None else digest
         if decision.needs_approval:
             assert isinstance(identity, Principal) and scope is not None
             try:
-                decision = await self._ask_a_person(identity, decision, scope, target, summary, on_pending)
+                decision = await self._ask_a_person(
+                    identity, decision, scope, surface, target, summary, prepared, on_pending, caller_gone
+                )
             except anyio.get_cancelled_exc_class():
                 with anyio.CancelScope(shield=True):
                     cancelled = replace(decision, code="cancelled", detail="cancelled")
@@ -336,11 +381,17 @@ class Gate:
         principal: Principal,
         decision: Decision,
         scope: str,
+        surface: str,
         target: str,
         summary: Summary,
+        prepared: PreparedRequest | None,
         on_pending: OnPending | None,
+        caller_gone: anyio.Event | None,
     ) -> Decision:
-        text = await anyio.to_thread.run_sync(summary) if callable(summary) else summary
+        if prepared is not None:
+            text: str | None = prepared.headline
+        else:
+            text = await anyio.to_thread.run_sync(summary) if callable(summary) else summary
         approval = await self.broker.request(
             family_id=principal.family_id,
             label=principal.label,
@@ -348,6 +399,9 @@ class Gate:
             operation=target,
             summary=clean_summary(text, f"{target} ({scope})"),
             on_created=on_pending,
+            prepared=prepared,
+            surface=surface,
+            caller_gone=caller_gone,
         )
         base = replace(decision, code=None, approval=approval)
         if not approval.approved:

@@ -122,6 +122,9 @@ class AgentAuthApp(App[None]):
                 self.ring()
             hub.approvals_changed.publish(None)
             hub.status_changed.publish(None)
+        elif kind == "approval.updated":
+            hub.book.created(data)  # the live count of identical calls waiting on a request
+            hub.approvals_changed.publish(None)
         elif kind == "approval.decided":
             hub.approval_decided(data)
         elif kind == "audit":

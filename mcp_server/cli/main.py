@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from auth.admin_errors import AdminError
 from auth.errors import AuthError
 from mcp_server.cli import (
+    approvals_cmds,
     audit_cmds,
     client_cmds,
     consent_cmds,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token_cmds.register(sub, common)
     consent_cmds.register(sub, common)
+    approvals_cmds.register(sub, common)
     audit_cmds.register(sub, common)
     serve_cmds.register(sub, common)
     client_cmds.register(sub, common)

@@ -115,6 +115,7 @@ def make_server(
                 data = json.loads(body)
                 scope, family, nonce = str(data["scope"]), str(data["family_id"]), str(data["nonce"])
                 description = str(data.get("description") or "")
+                claim = str(data.get("caller_says") or "")
                 expires_at = float(data["expires_at"])
             except (ValueError, KeyError, TypeError):
                 self._send(400, {"error": "malformed_request"})
@@ -126,7 +127,8 @@ def make_server(
                 stdout.write(
                     f"\nApproval requested\n  family: {neutralise(family)}\n  scope:  {neutralise(scope)}\n"
                     f"  what:   {neutralise(description)}\n"
-                    "Approve? [o]nce / [h]our / N minutes / [d]eny: "
+                    + (f"  the caller says (its own words, not checked): {neutralise(claim)}\n" if claim else "")
+                    + "Approve? [o]nce / [h]our / N minutes / [d]eny: "
                 )
                 stdout.flush()
                 answer = stdin.readline()

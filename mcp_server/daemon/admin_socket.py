@@ -90,6 +90,8 @@ class AdminServer:
             "families.rotate": self._families_rotate,
             "approvals.list": self._approvals_list,
             "approvals.decide": self._approvals_decide,
+            "grants.list": self._grants_list,
+            "grants.revoke": self._grants_revoke,
             "audit.tail": self._audit_tail,
             "audit.verify": self._audit_verify,
             "scopes.known": self._scopes_known,
@@ -311,6 +313,9 @@ class AdminServer:
         # Who decided is the connection's peer as the kernel reports it; what the client says about itself
         # ("tui", "cli") is kept only as a labelled claim.
         claim = params.get("decided_by")
+        seen = params.get("seen_waiters")
+        if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
+            raise ValueError("seen_waiters must be a whole number")
         approval = self.ctx.broker.decide(
             approval_id,
             approved=decision == "approve",
@@ -318,10 +323,21 @@ class AdminServer:
             duration_minutes=minutes,
             decided_by=current_channel.get(),
             decided_by_claim=neutralise(str(claim))[:MAX_CLAIM_LENGTH] if claim else None,
+            seen_waiters=seen,
         )
         if approval is None:
             raise AuthError(f"approval {approval_id} is not pending (already decided or expired)")
         return approval.to_json()
+
+    async def _grants_list(self, params: dict[str, Any]) -> Any:
+        return {"grants": self.ctx.broker.grants()}
+
+    async def _grants_revoke(self, params: dict[str, Any]) -> Any:
+        grant_id = str(params["grant_id"])
+        revoked = self.ctx.broker.revoke_grant(grant_id, revoked_by=current_channel.get())
+        if revoked is None:
+            raise AuthError(f"grant {grant_id} is not live (it ended or never existed)")
+        return revoked
 
     async def _audit_tail(self, params: dict[str, Any]) -> Any:
         limit = max(1, min(int(params.get("limit", 200)), 5000))

@@ -61,6 +61,9 @@ class HttpNotifierChannel:
                 "family_id": approval.family_id,
                 "scope": approval.scope,
                 "description": neutralise(approval.summary),
+                # What the caller wrote (a /validate description), apart from the server's description.
+                "caller_says": neutralise(approval.claim) if approval.claim else None,
+                "details": approval.details,
                 "approval_id": approval.id,
                 "nonce": nonce,
                 "expires_at": approval.expires_at,

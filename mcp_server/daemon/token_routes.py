@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.errors import RefreshTokenStillValidError, TokenError
-from auth.gate import Decision, request_digest
+from auth.gate import Decision
+from auth.prepared import Row, prepare
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import RequestError, bearer_token, field_str, read_json_object
@@ -56,13 +57,20 @@ def routes(ctx: DaemonContext) -> list[Route]:
         description = field_str(data, "description", required=False, max_length=2000)
         assert token is not None and scope is not None
         target = "validate"  # the seed's name for POST /agent-auth/v1/validate
+        # The headline is the server's; the description is the caller's claim, shown apart as their words.
+        prepared = prepare(
+            target,
+            f"A caller asks to use scope {scope} (a /validate check: agent-auth runs nothing itself)",
+            [Row("Scope", scope, keep=True)],
+            {"required_scope": scope, "description": description},
+            caller_claim=description,
+        )
         decision = await ctx.gate.admit(
             ctx.gate.identify(token),  # this route is its own edge: the token arrives in the body
             scope,
             surface="rest",
             target=target,
-            digest=request_digest(target, {"required_scope": scope, "description": description}),
-            summary=description,
+            prepared=prepared,
         )
         return decision_response(decision)
 

@@ -39,6 +39,7 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
 from mcp_server.daemon.http import error_response
 from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
+from mcp_server.integrations.gpg_prepare import PreparedSign, prepare_sign
 from mcp_server.settings import Settings, SettingsError
 from tools.gpg.bridge import BridgeSignRequest, handle_verify, parse_sign_request, sign_response
 from tools.gpg.bridge import error_response as gpg_error_response
@@ -48,7 +49,7 @@ from tools.gpg.passphrase import PassphraseSource
 from tools.gpg.payload import parse_git_payload
 from tools.gpg.policy import GpgPolicy
 from tools.gpg.runner import GpgRunner, Notation, RawSignature, RawVerification
-from tools.gpg.service import GpgRunnerProtocol, GpgService, SignPlan
+from tools.gpg.service import GpgRunnerProtocol, GpgService
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,11 @@ def _invalid_json() -> Response:
     return JSONResponse(body, status_code=status)
 
 
-def _plan(service: GpgService, body: object) -> tuple[BridgeSignRequest, SignPlan]:
+def _plan(service: GpgService, body: object, target: str) -> tuple[BridgeSignRequest, PreparedSign]:
     request = parse_sign_request(body)
     if not request.armor:
         raise UnsupportedOperationError("only ASCII-armored signatures are produced; send armor: true")
-    return request, service.prepare_sign(request.local_user, request.payload)
-
-
-def plan_digest(target: str, plan: SignPlan) -> str:
-    """The digest of what a signing request will do: which key signs which exact bytes."""
-    return request_digest(target, {"fingerprint": plan.fingerprint, "payload_sha256": plan.payload_sha256})
+    return request, prepare_sign(service, target, request.local_user, request.payload)
 
 
 def verify_summary(payload: bytes) -> str:
@@ -210,7 +206,7 @@ def routes(gpg: GpgIntegration) -> list[Route]:
         if body is _INVALID_JSON:
             return _invalid_json()
         try:
-            sign_request, plan = await anyio.to_thread.run_sync(_plan, gpg.service, body)
+            sign_request, prepared = await anyio.to_thread.run_sync(_plan, gpg.service, body, target)
         except GpgError as exc:
             # Refused before any decision or prompt; still one record for the call.
             refused = Decision(
@@ -220,14 +216,9 @@ def routes(gpg: GpgIntegration) -> list[Route]:
             if written.code == "audit_unavailable":
                 return _refusal(written)
             return _gpg_error(exc)
+        plan = prepared.plan
         decision = await gate.admit(
-            identity,
-            SIGN_SCOPE,
-            surface="rest",
-            target=target,
-            digest=plan_digest(target, plan),
-            summary=plan.summary,
-            started=started,
+            identity, SIGN_SCOPE, surface="rest", target=target, prepared=prepared.request, started=started
         )
         if not decision.allowed:
             return _refusal(decision)

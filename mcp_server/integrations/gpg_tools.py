@@ -15,10 +15,13 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from auth.prepared import PrepareError
 from mcp_server.integrations.gpg import SIGN_SCOPE, VERIFY_SCOPE, GpgIntegration
+from mcp_server.integrations.gpg_prepare import prepare_sign
 from mcp_server.mcp.enforcement import note_result
-from mcp_server.mcp.registry import ToolSpec
+from mcp_server.mcp.registry import PreparedCall, ToolSpec, run_prepared
 from tools.gpg.errors import GpgError, InvalidRequestError
+from tools.gpg.service import SignResult
 
 PayloadEncoding = Literal["utf-8", "base64"]
 
@@ -88,6 +91,23 @@ def sign_summary(gpg: GpgIntegration, args: Mapping[str, Any]) -> str:
         return "gpg_sign (the request could not be summarized)"
 
 
+def prepared_sign(gpg: GpgIntegration, arguments: dict[str, Any]) -> PreparedCall:
+    """Decode, check and resolve a ``gpg_sign`` call before any decision (a gpg key listing: blocking)."""
+    try:
+        payload = decode_payload(str(arguments["payload"]), str(arguments.get("payload_encoding", "utf-8")))
+        prepared = prepare_sign(gpg.service, "gpg_sign", str(arguments["key"]), payload)
+    except GpgError as exc:
+        raise PrepareError(f"{exc.message} [{exc.code}]", reason=exc.code) from None
+    plan = prepared.plan
+
+    def sign() -> SignResult:
+        request_id, notations = gpg.notations()
+        note_result(summary=plan.summary, request_id=request_id)
+        return gpg.service.sign_plan(plan, notations=notations)
+
+    return PreparedCall(prepared.request, sign)
+
+
 def tool_specs(gpg: GpgIntegration) -> list[ToolSpec]:
     service = gpg.service
 
@@ -128,15 +148,7 @@ def tool_specs(gpg: GpgIntegration) -> list[ToolSpec]:
         returned signature into the object's `gpgsig` header (commits) or append it (tags).
         """
         try:
-            plan = service.prepare_sign(key, decode_payload(payload, payload_encoding))
-            request_id, notations = gpg.notations()
-            note_result(
-                fingerprint=plan.fingerprint,
-                payload_sha256=plan.payload_sha256,
-                summary=plan.summary,
-                request_id=request_id,
-            )
-            result = service.sign_plan(plan, notations=notations)
+            result: SignResult = run_prepared()  # the plan prepared (and approved) for this call, nothing else
         except GpgError as exc:
             note_result(error=exc.code)
             raise _tool_error(exc) from None
@@ -187,6 +199,8 @@ def tool_specs(gpg: GpgIntegration) -> list[ToolSpec]:
             description="Sign a git commit, tag or push certificate with an allowlisted GPG key (detached, "
             "ASCII-armored). " + PAYLOAD_DOC,
             summarize=lambda args: sign_summary(gpg, args),
+            prepare=lambda arguments: prepared_sign(gpg, arguments),
+            prepare_blocks=True,  # lists the secret keys (a gpg subprocess)
         ),
         ToolSpec(
             name="gpg_verify",

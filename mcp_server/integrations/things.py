@@ -34,7 +34,8 @@ from mcp_server.daemon.bridge_http import ops_routes, refusal
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
 from mcp_server.integrations.things_extra import answer, extra_tool_specs, tool_error
-from mcp_server.mcp.registry import ToolSpec
+from mcp_server.integrations.things_prepare import PREPARED_WRITES, prepare_write
+from mcp_server.mcp.registry import PreparedCall, ToolSpec, run_prepared
 from tools.things import (
     Area,
     DatabaseError,
@@ -224,6 +225,13 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
     def summary_of(name: str) -> Callable[[Any], str]:
         return lambda args: service.summarize(name, args)
 
+    def prepared_write(name: str) -> Callable[[dict[str, Any]], PreparedCall]:
+        def make(arguments: dict[str, Any]) -> PreparedCall:
+            write = prepare_write(service, name, arguments)
+            return PreparedCall(write.request, write.run)
+
+        return make
+
     def things_list_todos(
         list: ListName = None,
         project_id: ProjectId = None,
@@ -373,17 +381,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         shown it yet; check with things_search before adding it again).
         """
         try:
-            result = service.add_todo(
-                title=title,
-                notes=notes,
-                when=when,
-                deadline=deadline,
-                tags=tags,
-                checklist=checklist,
-                project_id=project_id,
-                area_id=area_id,
-                heading_id=heading_id,
-            )
+            result: WriteResult = run_prepared()  # exactly the request prepared (and approved) for this call
             return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
@@ -399,9 +397,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
     ) -> Annotated[CallToolResult, WriteResult]:
         """Add a project to Things, optionally with to-dos; status "confirmed" or "submitted" as for to-dos."""
         try:
-            result = service.add_project(
-                title=title, notes=notes, when=when, deadline=deadline, tags=tags, area_id=area_id, todos=todos
-            )
+            result: WriteResult = run_prepared()  # exactly the request prepared (and approved) for this call
             return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
@@ -429,20 +425,7 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
         the change was read back.
         """
         try:
-            result = service.update_todo(
-                todo_id,
-                title=title,
-                append_notes=append_notes,
-                when=when,
-                deadline=deadline,
-                add_tags=add_tags,
-                project_id=project_id,
-                area_id=area_id,
-                heading_id=heading_id,
-                completed=completed,
-                canceled=canceled,
-                heading=heading,
-            )
+            result: WriteResult = run_prepared()  # exactly the request prepared (and approved) for this call
             return _answer(result, render.write_text(result))
         except ThingsError as exc:
             raise _tool_error(exc) from None
@@ -470,6 +453,10 @@ def tool_specs(service: ThingsService) -> list[ToolSpec]:
             read_only=False,
             destructive=destructive,
             summarize=summary_of(fn.__name__),
+            # The writes whose target and destination are resolved before the decision (a database read);
+            # any other write is prepared from its validated arguments.
+            prepare=prepared_write(fn.__name__) if fn.__name__ in PREPARED_WRITES else None,
+            prepare_blocks=fn.__name__ in PREPARED_WRITES,
         )
 
     return [

@@ -20,22 +20,25 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ListToolsResult, TextContent
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.approvals import PendingApproval
-from auth.gate import Decision, Gate, request_digest
+from auth.gate import Decision, Gate
+from auth.prepared import PrepareError
 from auth.principal import EdgeIdentity, Principal
 from auth.scopes import Tier
 from mcp_server.daemon.edge import identity_of
 from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
 from mcp_server.mcp.refusals import token_refused_error
-from mcp_server.mcp.registry import PROMPT_NOTE, ToolRegistry, ToolSpec
+from mcp_server.mcp.registry import PROMPT_NOTE, PreparedCall, ToolRegistry, ToolSpec, current_prepared
 from mcp_server.mcp.session_limits import SessionLimiter
 
 log = logging.getLogger(__name__)
@@ -190,13 +193,30 @@ class GateMiddleware:
             return await call_next(ctx)  # the SDK answers "unknown tool"
         args = arguments if isinstance(arguments, dict) else {}
         identity = self.identity_source(ctx)
-        decision = await self._admit(ctx, identity, spec, args, started)
+        decision = self.gate.decide(identity, spec.scope, surface="mcp", target=spec.name)
+        prepared: PreparedCall | None = None
+        if spec.scope is not None and (decision.allowed or decision.needs_approval):
+            try:
+                prepared = await self._prepare(spec, args)
+            except (PrepareError, ToolError) as exc:
+                # Refused before any prompt: arguments that fail validation never reach a person.
+                code = exc.reason if isinstance(exc, PrepareError) else "invalid_arguments"
+                refused = replace(decision, allowed=False, code=code, detail=str(exc)[:200])
+                written = self.gate.record_decision(
+                    refused, surface="mcp", target=spec.name, scope=spec.scope, started=started
+                )
+                self._count(spec.name, "deny")
+                if written.code == "audit_unavailable":
+                    return _tool_error(refusal_message(spec, written))
+                return _tool_error(f"{exc} [{code}]; nothing was asked or run.")
+        decision = await self._conclude(ctx, identity, decision, spec, prepared, started)
         if not decision.allowed:
             self._count(spec.name, "deny")
             return _tool_error(refusal_message(spec, decision))
-        details: dict[str, Any] = {}
+        details: dict[str, Any] = dict(prepared.request.extra) if prepared is not None else {}
         reset = current_principal.set(identity if isinstance(identity, Principal) else None)
         reset_details = _result_details.set(details)
+        reset_prepared = current_prepared.set(prepared)
         try:
             result = await call_next(ctx)
         except anyio.get_cancelled_exc_class():
@@ -209,6 +229,7 @@ class GateMiddleware:
         finally:
             current_principal.reset(reset)
             _result_details.reset(reset_details)
+            current_prepared.reset(reset_prepared)
         outcome = "tool_error" if _failed(result) else "ok"
         self._count(spec.name, outcome)
         if not self.gate.record_result(decision, outcome, started=started, **details):
@@ -218,14 +239,30 @@ class GateMiddleware:
             )
         return result
 
-    async def _admit(
+    async def _prepare(self, spec: ToolSpec, args: dict[str, Any]) -> PreparedCall:
+        if spec.prepare_blocks:
+            return await anyio.to_thread.run_sync(spec.prepared_call, args)
+        return spec.prepared_call(args)
+
+    async def _conclude(
         self,
         ctx: ServerRequestContext[Any, Any],
         identity: EdgeIdentity,
+        decision: Decision,
         spec: ToolSpec,
-        args: dict[str, Any],
+        prepared: PreparedCall | None,
         started: float,
     ) -> Decision:
+        if not decision.needs_approval:
+            return await self.gate.conclude(
+                identity,
+                decision,
+                spec.scope,
+                surface="mcp",
+                target=spec.name,
+                prepared=prepared.request if prepared is not None else None,
+                started=started,
+            )
         done = anyio.Event()
 
         async def keep_alive(approval: PendingApproval) -> None:
@@ -244,13 +281,13 @@ class GateMiddleware:
 
         async with anyio.create_task_group() as task_group:
             try:
-                decision = await self.gate.admit(
+                decision = await self.gate.conclude(
                     identity,
+                    decision,
                     spec.scope,
                     surface="mcp",
                     target=spec.name,
-                    digest=request_digest(spec.name, args),
-                    summary=lambda: spec.summary(args),
+                    prepared=prepared.request if prepared is not None else None,
                     on_pending=keep_alive,
                     started=started,
                 )

@@ -6,17 +6,53 @@ enforcement layer (``enforcement.py``) applies it through the daemon's gate.
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata, func_metadata
 from mcp.types import ToolAnnotations
+from pydantic import ValidationError
 
+from auth.prepared import PreparedRequest, PrepareError, prepare
 from auth.untrusted import neutralise
 
 Summarize = Callable[[Mapping[str, Any]], str]
 
 PROMPT_NOTE = " A person on the host approves each call of this tool before it runs; it may take a while."
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A tool call prepared before its decision: what the prompt shows and binds to, and (for tools that
+    run what they prepared) the function that runs exactly it."""
+
+    request: PreparedRequest
+    run: Callable[[], Any] | None = None  # None: the SDK calls the tool with the same validated arguments
+
+
+Prepare = Callable[[dict[str, Any]], PreparedCall]
+
+# The prepared call of the tools/call being run (set by the enforcement layer around the tool).
+current_prepared: ContextVar[PreparedCall | None] = ContextVar("agent_auth_prepared", default=None)
+# Keyed by the function itself (weakly): an id() can be reused once a function is gone.
+_METADATA: weakref.WeakKeyDictionary[Callable[..., Any], FuncMetadata] = weakref.WeakKeyDictionary()
+
+
+def run_prepared() -> Any:
+    """Run the request prepared (and, at the prompt tier, approved) for this call — nothing else."""
+    call = current_prepared.get()
+    if call is None or call.run is None:
+        raise ToolError("this call was not prepared by the gate, so nothing ran [not_prepared]")
+    return call.run()
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _default_summary(name: str) -> Summarize:
@@ -37,6 +73,8 @@ class ToolSpec:
     summarize: Summarize | None = None
     structured_output: bool | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    prepare: Prepare | None = None  # arguments (validated) → what will happen; None: the arguments as rows
+    prepare_blocks: bool = False  # prepare reads a database or runs a subprocess: run it off the event loop
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -54,6 +92,29 @@ class ToolSpec:
             return neutralise((self.summarize or _default_summary(self.name))(args))
         except Exception:  # a summary must never break a call; fall back to the tool name
             return self.name
+
+    def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The tool's arguments checked as the SDK will check them, plus: no unknown names."""
+        meta = _METADATA.get(self.fn)
+        if meta is None:
+            meta = _METADATA[self.fn] = func_metadata(self.fn)
+        known = set(meta.arg_model.model_fields)
+        unknown = sorted(set(arguments) - known)
+        if unknown:
+            raise PrepareError(f"{self.name} has no argument(s) {', '.join(map(repr, unknown))[:200]}")
+        try:
+            return meta.validate_arguments(dict(arguments))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            raise PrepareError(f"invalid arguments for {self.name}: {problems}"[:500]) from None
+
+    def prepared_call(self, arguments: Mapping[str, Any]) -> PreparedCall:
+        """Validate, then prepare: the tool's own ``prepare``, else its arguments as labelled rows."""
+        kwargs = self.validate_arguments(arguments)
+        if self.prepare is not None:
+            return self.prepare(kwargs)
+        rows = [(name, _shown(value)) for name, value in sorted(arguments.items())]
+        return PreparedCall(prepare(self.name, self.summary(arguments), rows, dict(arguments)))
 
 
 class ToolRegistry:

@@ -87,6 +87,11 @@ async def test_a_pending_approval_shows_everything_a_person_decides_on(broker: A
         "expires_at": T0 + WAIT_SECONDS,
         "waiters": 1,
         "status": "pending",
+        # Not bound to a prepared request here (no digest, rows or caller claim); see the gate's tests.
+        "digest": None,
+        "surface": "",
+        "details": [],
+        "claim": None,
     }
     assert shown["id"].startswith("ap_")
     decided = broker.history[0]
@@ -113,9 +118,9 @@ async def test_a_timed_grant_is_listed_until_it_ends_and_is_per_family_and_scope
     broker.add_channel(Person(approved=True, grant="timed", duration_minutes=1))
     await ask(broker, "fam_1", "things:write")
     await ask(broker, "fam_2", "gpg:sign")
-    assert broker.grants() == [
-        {"family_id": "fam_1", "scope": "things:write", "expires_at": T0 + 60},
-        {"family_id": "fam_2", "scope": "gpg:sign", "expires_at": T0 + 60},
+    assert [(g["family_id"], g["scope"], g["target"], g["expires_at"], g["seconds_left"]) for g in broker.grants()] == [
+        ("fam_1", "things:write", "add_todo", T0 + 60, 60),
+        ("fam_2", "gpg:sign", "add_todo", T0 + 60, 60),
     ]
     assert broker.active_grant("fam_1", "things:write", clocks.wall) == T0 + 60
     assert broker.active_grant("fam_1", "gpg:sign", clocks.wall) is None

@@ -117,7 +117,15 @@ def test_the_rate_limit_is_kept_per_family(authority: Authority, gate: Gate) -> 
 
 def test_a_timed_grant_decision_names_who_asked(authority: Authority, gate: Gate) -> None:
     principal = principal_of(gate, authority)
-    gate.broker._grants[(principal.family_id, "things:write")] = (NOW + 600, gate.broker.monotonic() + 600)
+    gate.broker.grant_book.add(
+        family_id=principal.family_id,
+        label=None,
+        scope="things:write",
+        surface="rest",
+        target="validate",
+        seconds=600,
+        now=NOW,
+    )
     decision = gate.decide(principal, "things:write", now=NOW + 1)
     assert (decision.allowed, decision.detail, decision.tier) == (True, "timed_grant", Tier.PROMPT)
     assert who(decision) == (principal.family_id, "notes", principal.token_id)

@@ -81,7 +81,12 @@ async def test_a_prompt_approved_once_on_the_admin_socket_validates_and_asks_aga
             "laptop",
             "gpg:sign",
         )
-        assert created["summary"] == "sign commit abc123"
+        # The headline is the server's; the caller's description is shown apart, as its own words.
+        assert (
+            created["summary"]
+            == "A caller asks to use scope gpg:sign (a /validate check: agent-auth runs nothing itself)"
+        )
+        assert created["claim"] == "sign commit abc123"
         assert created["status"] == "pending"
         await sub.decide(created["id"], "approve")
         response = await call.result()
@@ -263,11 +268,12 @@ async def test_an_http_notifier_approving_once_allows_the_call(start: Any) -> No
     assert first.status_code == 200
     assert second.status_code == 403
     request = notifier.requests[0]
-    assert {k: request[k] for k in ("family_id", "scope", "description")} == {
+    assert {k: request[k] for k in ("family_id", "scope", "caller_says")} == {
         "family_id": issued.family_id,
         "scope": "gpg:sign",
-        "description": "sign commit abc123",
+        "caller_says": "sign commit abc123",
     }
+    assert "gpg:sign" in request["description"] and "abc123" not in request["description"]
     assert request["nonce"] != notifier.requests[1]["nonce"]
     assert notifier.signed_requests == [True, True]
     assert len(notifier.requests) == 2

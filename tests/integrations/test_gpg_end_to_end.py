@@ -211,9 +211,9 @@ async def test_a_prompt_tier_commit_waits_for_an_admin_approval_showing_subject_
     committed, approval = await _commit_while_deciding(daemon, repo, env, "Approve me, please", approve=True)
     assert committed.returncode == 0, committed.stderr
     assert approval["scope"] == "gpg:sign" and approval["label"] == "devcontainer"
-    assert '"Approve me, please"' in approval["summary"]
-    assert "author Alice Example <alice@example.org>" in approval["summary"]
-    assert keys.alice in approval["summary"]
+    rows = {row["label"]: row["value"] for row in approval["details"]}
+    assert rows["Subject"] == "Approve me, please" and rows["Author"].startswith("Alice Example <alice@example.org>")
+    assert rows["Signing key"] == keys.alice and keys.alice in approval["summary"]
     assert git(repo, env, "verify-commit", "HEAD").returncode == 0
 
 
@@ -225,7 +225,7 @@ async def test_a_denied_prompt_tier_commit_fails_and_creates_no_commit(
     env = git_env(daemon, tmp_path, access)
     repo = make_repo(tmp_path, env, keys.alice)
     committed, approval = await _commit_while_deciding(daemon, repo, env, "Deny me", approve=False)
-    assert '"Deny me"' in approval["summary"]
+    assert {row["label"]: row["value"] for row in approval["details"]}["Subject"] == "Deny me"
     assert committed.returncode != 0
     assert b"failed to sign" in committed.stderr
     assert not has_commits(repo, env)

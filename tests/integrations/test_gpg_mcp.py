@@ -177,10 +177,14 @@ async def test_a_prompt_token_waits_for_an_approval_that_shows_subject_author_an
     signed = structured(result)
     [approval] = shown
     assert approval["scope"] == "gpg:sign"
-    assert f'"{SUBJECT}"' in approval["summary"]
-    assert "author Alice Example <alice@example.org>" in approval["summary"]
-    assert "1 parent" in approval["summary"] and keys.alice in approval["summary"]
-    assert signed["summary"] == approval["summary"]
+    # The headline is the server's (no caller text); every field is a labelled row of the details view.
+    assert approval["summary"] == f"Sign a git commit with key {keys.alice}"
+    rows = {row["label"]: row["value"] for row in approval["details"]}
+    assert rows["Subject"] == SUBJECT and rows["Signing key"] == keys.alice
+    assert rows["Author"].startswith("Alice Example <alice@example.org>, ") and rows["Parents"] == "1"
+    assert rows["Key user id"] == "Alice Example <alice@example.org>"
+    assert f"\n\n{SUBJECT}" in rows["Whole object as signed (every header and the full message)"]
+    assert approval["digest"] and signed["fingerprint"] == keys.alice
     assert [e["result"] for e in audit(ctx, "call.result")] == ["ok"]
 
 
@@ -204,7 +208,10 @@ async def test_a_key_that_is_not_allowlisted_fails_clearly_and_nothing_is_signed
     message = error_text(result)
     assert "[key_not_allowed]" in message and keys.mallory in message
     assert "BEGIN PGP SIGNATURE" not in message
-    assert [(e["result"], e["error"]) for e in audit(ctx, "call.result")] == [("tool_error", "key_not_allowed")]
+    # Refused before any decision or prompt: one decision record names why; nothing ran.
+    assert audit(ctx, "call.result") == []
+    [call] = audit(ctx, "decision")
+    assert (call["outcome"], call["code"]) == ("deny", "key_not_allowed")
 
 
 async def test_a_payload_that_is_not_a_git_object_is_refused(connect: Callable[..., Any], keys: GpgKeys) -> None:

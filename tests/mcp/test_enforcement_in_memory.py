@@ -201,7 +201,9 @@ async def test_each_call_writes_one_decision_record_with_digest_and_latency_and_
         ("allow", "ok"),
     ]
     assert [e["scope"] for e in entries] == [READ_SCOPE, WRITE_SCOPE, ADMIN_SCOPE, None]
-    assert len({e["digest"] for e in entries}) == 4, "each call names its request by digest"
+    digests = [e["digest"] for e in entries]
+    assert digests[0] and digests[1] and digests[0] != digests[1], "each call that may run names its request"
+    assert digests[2:] == [None, None], "a refused call prepares nothing; whoami has nothing to prepare"
     [asked] = audit_entries(context.authority.audit, "approval.requested")
     assert asked["summary"] == "write note 'plan'"
     assert all(isinstance(e["latency_ms"], float) and e["latency_ms"] >= 0 for e in entries)
@@ -253,7 +255,7 @@ async def test_a_call_after_the_family_is_revoked_fails_without_running(
     assert runs.names == ["read_note"]
 
 
-async def test_a_tool_that_fails_is_audited_as_a_tool_error(
+async def test_a_call_with_invalid_arguments_is_refused_before_it_runs(
     context: DaemonContext, runs: ToolRuns, family: IssuedTokens
 ) -> None:
     async with Client(serve(context, runs, family.access_token)) as client:
@@ -261,7 +263,8 @@ async def test_a_tool_that_fails_is_audited_as_a_tool_error(
 
     assert result.is_error
     [entry] = call_records(context.authority.audit)
-    assert (entry["outcome"], entry["result"]) == ("allow", "tool_error")
+    assert (entry["outcome"], entry["result"]) == ("deny", "invalid_arguments")
+    assert runs.names == []
 
 
 async def test_a_hostile_argument_name_reaches_the_audit_log_only_neutralised(

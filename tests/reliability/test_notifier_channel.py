@@ -181,4 +181,5 @@ def test_the_daemon_signs_what_it_sends(tmp_path: Path) -> None:
         notifier.secret = read_secret(load_settings(env=env).notifier_secret_path)
         _prompt_call(url, _prompt_family(admin_socket))
     assert notifier.signed_requests == [True]
-    assert json.loads(json.dumps(notifier.requests[0]))["description"] == "Add backdoor"
+    sent = json.loads(json.dumps(notifier.requests[0]))
+    assert sent["caller_says"] == "Add backdoor" and "Add backdoor" not in sent["description"]

@@ -185,6 +185,20 @@ class _Subscription:
         yield {}
 
 
+GRANTS = [
+    {
+        "id": "gr_0a1b2c3d4e5f",
+        "family_id": "3f2a" + "0" * 28,
+        "label": "laptop",
+        "scope": "gpg:sign",
+        "surface": "mcp",
+        "target": "gpg_sign",
+        "expires_at": 1_800_000_900.0,
+        "seconds_left": 540,
+    }
+]
+
+
 class FixtureBackend:
     """Answers every admin method with the canned data above; the event stream stays quiet."""
 
@@ -195,6 +209,7 @@ class FixtureBackend:
             "families.list": FAMILIES,
             "approvals.list": {"pending": PENDING, "history": HISTORY, "grants": [], "timeout_seconds": 60},
             "consent.list": {"pending": []},
+            "grants.list": {"grants": GRANTS},
             "audit.tail": AUDIT,
             "audit.verify": {"ok": True, "entries": 5, "first_bad_line": None, "reason": None, "notes": []},
             "scopes.known": KNOWN_SCOPES,

@@ -8,7 +8,7 @@ import anyio
 import httpx2
 import pytest
 from tui_daemon import DaemonFactory, RunningDaemon
-from tui_support import agent_validate, create_family, rows, settle, table, tui_for, wait_until
+from tui_support import agent_validate, create_family, rows, settle, table, tui_for, validate_row, wait_until
 
 from auth.admin_client import call_once
 from tui.screens.duration import DurationScreen
@@ -40,7 +40,12 @@ async def test_a_prompt_request_appears_and_approving_once_lets_the_call_through
         await wait_until(pilot, lambda: app.hub.connected is True, "the TUI is connected")
         tg.start_soon(call.run, daemon, family["access_token"], "things:write", "Add to-do '[urgent] Buy milk'")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the request is listed")
-        assert rows(app, "pending")[0][1:] == ["laptop", "validate", "things:write", "Add to-do '[urgent] Buy milk'"]
+        assert rows(app, "pending")[0][1:] == [
+            "laptop",
+            "validate",
+            "things:write",
+            validate_row("things:write", "Add to-do '[urgent] Buy milk'"),
+        ]
         settle(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: call.response is not None, "the agent's call returns")
@@ -156,12 +161,12 @@ async def test_the_cursor_stays_on_the_request_being_read_when_a_newer_one_arriv
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the first request is listed")
         tg.start_soon(agent_validate, daemon, family["access_token"], "things:write", "a newer request")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 2, "the newer request is listed")
-        assert rows(app, "pending")[0][4] == "a newer request"
+        assert rows(app, "pending")[0][4] == validate_row("things:write", "a newer request")
         settle(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: first.response is not None, "the first call returns")
         assert first.body()["valid"] is True
-        assert rows(app, "pending")[0][4] == "a newer request"
+        assert rows(app, "pending")[0][4] == validate_row("things:write", "a newer request")
         tg.cancel_scope.cancel()
 
 
@@ -179,17 +184,17 @@ async def test_a_second_press_does_not_approve_the_request_that_just_moved_under
         tg.start_soon(wanted.run, daemon, family["access_token"], "things:write", "Add to-do 'Buy milk'")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 2, "the newer request is listed")
         await pilot.press("up")  # the person moves to the newest request on top and reads it
-        assert rows(app, "pending")[0][4] == "Add to-do 'Buy milk'"
+        assert rows(app, "pending")[0][4] == validate_row("things:write", "Add to-do 'Buy milk'")
         settle(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: wanted.response is not None, "the approved call returns")
         await wait_until(pilot, lambda: table(app, "pending").row_count == 1, "the older request moved up")
-        assert rows(app, "pending")[0][4] == "Cancel to-do 'Pay rent'"
+        assert rows(app, "pending")[0][4] == validate_row("things:write", "Cancel to-do 'Pay rent'")
         app.hub.monotonic.advance(0.18)  # type: ignore[attr-defined]  # the second press of a double press
         await pilot.press("a")
         await pilot.pause()
         listing = await call_once(daemon.socket_path, "approvals.list")
-        assert [p["summary"] for p in listing["pending"]] == ["Cancel to-do 'Pay rent'"]
+        assert [p["claim"] for p in listing["pending"]] == ["Cancel to-do 'Pay rent'"]
         assert unseen.response is None
         settle(app)  # once the person has had it in view, the same key approves it
         await pilot.press("a")

@@ -41,6 +41,14 @@ class ManualClock:
         self.now += seconds
 
 
+VALIDATE_HEADLINE = "A caller asks to use scope {scope} (a /validate check: agent-auth runs nothing itself)"
+
+
+def validate_row(scope: str, description: str) -> str:
+    """How the approvals list shows a /validate prompt: the server's headline, then the caller's words."""
+    return f"{VALIDATE_HEADLINE.format(scope=scope)} — caller says: {description}"
+
+
 def tui_for(daemon: RunningDaemon) -> AgentAuthApp:
     return AgentAuthApp(SocketBackend(daemon.socket_path), monotonic=ManualClock(), reconnect_interval_seconds=0.05)
 

@@ -220,6 +220,15 @@ class ThingsService:
             raise WriteUnavailableError("Writes to Things are not configured for this server.")
         return self._writer
 
+    def apply(self, request: AddTodo | AddProject | UpdateTodo) -> WriteResult:
+        """Write a request parsed (and shown for approval) beforehand, exactly as parsed."""
+        writer = self._require_writer()
+        if isinstance(request, AddTodo):
+            return writer.add_todo(request, self.reader)
+        if isinstance(request, AddProject):
+            return writer.add_project(request, self.reader)
+        return writer.update_todo(request, self.reader)
+
     def add_todo(
         self,
         *,

@@ -36,11 +36,19 @@ DECIDED_BY = "tui"  # the TUI's own word for itself: the daemon records it as a 
 SETTLE_SECONDS = 0.5
 
 
+def what_will_happen(approval: dict[str, Any]) -> str:
+    """The server's headline, and the caller's own words apart and marked as theirs."""
+    headline = str(approval.get("summary") or "")
+    claim = approval.get("claim")
+    return f"{headline} — caller says: {claim}" if claim else headline
+
+
 class ApprovalsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve_once", "Approve once"),
         Binding("t", "approve_timed", "Approve for…"),
         Binding("d", "deny", "Deny"),
+        Binding("r", "revoke_grant", "End grant"),
         Binding("c", "consent", "Sign-in…", show=False),  # the sign-in panel names the key when it shows
     ]
 
@@ -49,6 +57,7 @@ class ApprovalsScreen(Screen[None]):
         self.hub = hub
         self._shown: tuple[str | None, int | None] = (None, None)  # the request under the cursor, and its row
         self._shown_since = float("-inf")
+        self.grants: list[dict[str, Any]] = []
         self._deciding = False
 
     def compose(self) -> ComposeResult:
@@ -61,6 +70,9 @@ class ApprovalsScreen(Screen[None]):
         with Vertical(id="detail-box"):
             yield Static("", id="detail")
             yield Countdown(self.hub.clock, id="countdown")
+        with Vertical(id="grants-box"):
+            yield Static("Live grants (r ends the selected one)", id="grants-title", classes="section-title")
+            yield DataTable(id="grants", cursor_type="row", zebra_stripes=True)
         with Vertical(id="history-box"):
             yield Static("Recent decisions", classes="section-title")
             yield DataTable(id="history", cursor_type="none", zebra_stripes=True)
@@ -79,6 +91,9 @@ class ApprovalsScreen(Screen[None]):
         history = self.query_one("#history", DataTable)
         for key in ("when", "family", "operation", "scope", "outcome", "by"):
             history.add_column(key, key=key)
+        grants = self.query_one("#grants", DataTable)
+        for key in ("family", "scope", "covers", "left"):
+            grants.add_column(key, key=key)
         self.hub.approvals_changed.subscribe(self, lambda _: self.redraw())
         self.set_interval(1.0, self.tick)
         self.redraw()
@@ -107,7 +122,7 @@ class ApprovalsScreen(Screen[None]):
                 plain(approval.get("label") or approval["family_id"], "bold"),
                 plain(approval.get("operation")),
                 plain(approval.get("scope"), "yellow"),
-                plain(approval.get("summary")),
+                plain(what_will_happen(approval)),
                 key=str(approval["id"]),
             )
         if keep is not None and keep in {str(a["id"]) for a in pending}:
@@ -157,10 +172,24 @@ class ApprovalsScreen(Screen[None]):
         text.append(" with scope ")
         text.append(neutralise(str(approval.get("scope") or "?")), style="bold yellow")
         text.append("\n")
-        text.append(neutralise(str(approval.get("summary") or "")))
+        text.append(neutralise(str(approval.get("summary") or "")), style="bold")
         waiters = int(approval.get("waiters") or 0)
         if waiters > 1:
-            text.append(f"\n{waiters} identical calls are waiting on this decision", style="dim")
+            text.append(
+                f"\n{waiters} identical calls (x{waiters}) wait on this decision; approving runs all {waiters}",
+                style="bold red",
+            )
+        for row in approval.get("details") or []:
+            # Labelled rows: a quote or a newline in the data cannot fake the structure around it.
+            text.append("\n")
+            text.append(f"{neutralise(str(row.get('label')))}: ", style="bold cyan")
+            text.append(neutralise(str(row.get("value")), multiline=True))
+            if row.get("truncated"):
+                text.append(f" … [{int(row['truncated'])} more characters not shown]", style="bold red")
+        claim = approval.get("claim")
+        if claim:
+            text.append("\nThe caller says (its own words, not checked by agent-auth): ", style="italic yellow")
+            text.append(neutralise(str(claim)), style="italic")
         detail.update(text)
         total = float(approval["expires_at"]) - float(approval.get("requested_at") or approval["expires_at"])
         countdown.start(float(approval["expires_at"]), total)
@@ -182,6 +211,59 @@ class ApprovalsScreen(Screen[None]):
         for row, approval in enumerate(list(self.hub.book.history)[: history.row_count]):
             when = ago(approval.get("decided_at") or approval.get("expires_at"), now)
             history.update_cell_at(Coordinate(row, 0), when)
+        self.load_grants()
+
+    @work(group="grants", exclusive=True)
+    async def load_grants(self) -> None:
+        if not self.hub.connected:
+            return
+        try:
+            result = await self.hub.backend.call("grants.list")
+        except AdminError:
+            return
+        self.grants = list(result.get("grants") or []) if isinstance(result, dict) else []
+        self.redraw_grants()
+
+    def redraw_grants(self) -> None:
+        table = self.query_one("#grants", DataTable)
+        keep = self.selected_grant()
+        table.clear()
+        for grant in self.grants:
+            left = int(grant.get("seconds_left") or 0)
+            table.add_row(
+                plain(grant.get("label") or grant.get("family_id")),
+                plain(grant.get("scope"), "yellow"),
+                plain(f"{grant.get('surface')} {grant.get('target')}"),
+                plain(f"{left // 60} min {left % 60} s"),
+                key=str(grant["id"]),
+            )
+        if keep is not None and keep in {str(g["id"]) for g in self.grants}:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    def selected_grant(self) -> str | None:
+        table = self.query_one("#grants", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def action_revoke_grant(self) -> None:
+        grant_id = self.selected_grant()
+        if grant_id is None:
+            self.notify("no grant is live", severity="warning")
+            return
+        self.revoke(grant_id)
+
+    @work(group="decide")
+    async def revoke(self, grant_id: str) -> None:
+        try:
+            await self.hub.backend.call("grants.revoke", grant_id=grant_id)
+        except AdminError as exc:
+            self.notify(exc.message, title=exc.code, severity="error")
+            return
+        self.grants = [g for g in self.grants if str(g["id"]) != grant_id]
+        self.redraw_grants()
+        self.notify("grant ended")
 
     def current(self) -> dict[str, Any] | None:
         approval_id = self.selected_id()
@@ -206,7 +288,7 @@ class ApprovalsScreen(Screen[None]):
     def action_approve_once(self) -> None:
         approval = self.approvable()
         if approval is not None:
-            self.decide(str(approval["id"]), "approve", "once", None)
+            self.decide(str(approval["id"]), "approve", "once", None, int(approval.get("waiters") or 0))
 
     def action_deny(self) -> None:
         approval = self.current()
@@ -220,22 +302,30 @@ class ApprovalsScreen(Screen[None]):
         if approval is None:
             return
         approval_id = str(approval["id"])
+        seen_waiters = int(approval.get("waiters") or 0)
         what = markup_safe(f"{approval.get('scope')} for {approval.get('label') or approval['family_id']}")
 
         def chosen(minutes: int | None) -> None:
             if minutes is not None:
-                self.decide(approval_id, "approve", "timed", minutes)
+                self.decide(approval_id, "approve", "timed", minutes, seen_waiters)
 
         self.app.push_screen(DurationScreen(what), chosen)
 
-    def decide(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
-        """Send the decision on ``approval_id`` (the request the person saw); presses meanwhile are dropped."""
+    def decide(
+        self, approval_id: str, decision: str, grant: str, minutes: int | None, seen_waiters: int | None = None
+    ) -> None:
+        """Send the decision on ``approval_id`` (the request the person saw, with the count of identical calls
+        it showed); presses meanwhile are dropped."""
         self._deciding = True
-        self.send_decision(approval_id, decision, grant, minutes)
+        self.send_decision(approval_id, decision, grant, minutes, seen_waiters)
 
     @work(group="decide")
-    async def send_decision(self, approval_id: str, decision: str, grant: str, minutes: int | None) -> None:
+    async def send_decision(
+        self, approval_id: str, decision: str, grant: str, minutes: int | None, seen_waiters: int | None
+    ) -> None:
         params: dict[str, Any] = {"approval_id": approval_id, "decision": decision, "decided_by": DECIDED_BY}
+        if seen_waiters is not None and decision == "approve":
+            params["seen_waiters"] = seen_waiters
         if decision == "approve":
             params["grant"] = grant
             if minutes is not None:

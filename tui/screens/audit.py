@@ -32,7 +32,7 @@ def entry_outcome(entry: Mapping[str, Any]) -> str:
 
 
 def entry_detail(entry: Mapping[str, Any]) -> str:
-    parts = [str(entry[k]) for k in ("code", "reason", "approval", "summary", "result") if entry.get(k)]
+    parts = [str(entry[k]) for k in ("code", "reason", "approval", "summary", "claim", "result") if entry.get(k)]
     if entry.get("new_family_id"):
         parts.append(f"→ {entry['new_family_id']}")
     return " · ".join(parts)
