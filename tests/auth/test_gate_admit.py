@@ -11,10 +11,11 @@ from typing import Any
 import anyio
 import pytest
 
+from auth import tokens
 from auth.approvals import ApprovalBroker, PendingApproval
 from auth.authority import Authority
 from auth.decision_record import RECORD_FIELDS
-from auth.gate import Decision, Gate, request_digest
+from auth.gate import Decision, FamilyCache, Gate, request_digest
 from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
 
@@ -331,3 +332,47 @@ def test_last_use_is_batched_and_flushed_to_the_store(authority: Authority, gate
     gate.flush_last_used()
     assert authority.get_family(principal.family_id).last_used_at == NOW + 5
     assert gate.last_used == {}
+
+
+def test_identify_says_why_there_is_no_principal(authority: Authority, gate: Gate) -> None:
+    assert gate.identify(None) == Unauthenticated("missing_token")
+    issued = authority.create_family(SCOPES, access_ttl_seconds=60, now=NOW)
+    assert gate.identify(issued.access_token, NOW + 61) == Unauthenticated("token_expired", None)
+    forged = issued.access_token[:-1] + ("1" if issued.access_token.endswith("0") else "0")
+    assert gate.identify(forged, NOW) == Unauthenticated("invalid_token", "signature mismatch")
+    principal = gate.identify(issued.access_token, NOW + 1)
+    assert isinstance(principal, Principal) and principal.family_id == issued.family_id
+
+
+@pytest.mark.anyio
+async def test_authorize_asks_with_the_summary_and_records_on_the_rest_surface(
+    authority: Authority, gate: Gate
+) -> None:
+    issued = authority.create_family(SCOPES, now=NOW)
+    person = Person(approve=True)
+    gate.broker.add_channel(person)
+    pending: list[str] = []
+
+    async def on_pending(approval: PendingApproval) -> None:
+        pending.append(approval.operation)
+
+    with anyio.fail_after(WAIT_SECONDS):
+        decision = await gate.authorize(
+            issued.access_token, "things:write", operation="/things/add", summary="add milk", on_pending=on_pending
+        )
+    assert decision.allowed and pending == ["/things/add"]
+    assert person.shown[0].summary == "add milk"
+    [record] = records(authority)
+    assert (record["surface"], record["target"], record["outcome"]) == ("rest", "/things/add", "allow")
+
+
+def test_a_cache_of_one_entry_still_works(authority: Authority) -> None:
+    cache = FamilyCache(authority, max_entries=1)
+    try:
+        first, second = (authority.create_family(SCOPES, now=NOW) for _ in range(2))
+        for issued in (first, second, first):
+            state = cache.token(tokens.parse(issued.access_token).token_id)
+            assert state is not None and state.family_id == issued.family_id
+            assert cache.size[0] == 1
+    finally:
+        cache.close()
