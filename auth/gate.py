@@ -498,7 +498,7 @@ class Gate:
             identity = Unauthenticated("invalid_token", "not a string")
         else:
             identity = self.identify(token, now)
-        decision = self.decide(identity, required_scope, now=now)
+        decision = self.decide(identity, required_scope, now=now, surface="rest", target=operation)
         if not audit or decision.needs_approval:
             return decision
         return self.record_decision(decision, surface="rest", target=operation, scope=required_scope)

@@ -26,11 +26,15 @@ class Grant:
     deadline: float  # monotonic
 
     def covers(self, family_id: str, scope: str, surface: str | None, target: str | None) -> bool:
+        """Exactly this family, scope, surface and target. A call that names no surface or target is never
+        covered (fail closed): a grant must not become a wildcard for a caller that forgot to say where."""
         return (
             self.family_id == family_id
             and self.scope == scope
-            and (surface is None or self.surface == surface)
-            and (target is None or self.target == target)
+            and surface is not None
+            and target is not None
+            and self.surface == surface
+            and self.target == target
         )
 
     def to_json(self, now: float) -> dict[str, Any]:

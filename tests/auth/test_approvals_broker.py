@@ -122,15 +122,15 @@ async def test_a_timed_grant_is_listed_until_it_ends_and_is_per_family_and_scope
         ("fam_1", "things:write", "add_todo", T0 + 60, 60),
         ("fam_2", "gpg:sign", "add_todo", T0 + 60, 60),
     ]
-    assert broker.active_grant("fam_1", "things:write", clocks.wall) == T0 + 60
-    assert broker.active_grant("fam_1", "gpg:sign", clocks.wall) is None
+    assert broker.active_grant("fam_1", "things:write", clocks.wall, surface="", target="add_todo") == T0 + 60
+    assert broker.active_grant("fam_1", "gpg:sign", clocks.wall, surface="", target="add_todo") is None
     broker.revoke_grants("fam_1")
     assert [g["family_id"] for g in broker.grants()] == ["fam_2"]
     clocks.advance(59.9)
-    assert broker.active_grant("fam_2", "gpg:sign", clocks.wall) == T0 + 60
+    assert broker.active_grant("fam_2", "gpg:sign", clocks.wall, surface="", target="add_todo") == T0 + 60
     clocks.advance(0.1)
     assert broker.grants() == []
-    assert broker.active_grant("fam_2", "gpg:sign", clocks.wall) is None
+    assert broker.active_grant("fam_2", "gpg:sign", clocks.wall, surface="", target="add_todo") is None
 
 
 async def test_a_grant_ends_on_the_monotonic_clock_even_if_the_wall_clock_goes_back(
@@ -141,7 +141,7 @@ async def test_a_grant_ends_on_the_monotonic_clock_even_if_the_wall_clock_goes_b
     clocks.mono += 60
     clocks.wall -= 3600
     assert broker.grants() == []
-    assert broker.active_grant("fam_1", "things:write", clocks.wall) is None
+    assert broker.active_grant("fam_1", "things:write", clocks.wall, surface="", target="add_todo") is None
 
 
 @pytest.mark.parametrize("minutes", [None, 0, MAX_GRANT_MINUTES + 1])

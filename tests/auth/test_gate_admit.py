@@ -127,7 +127,7 @@ def test_a_timed_grant_decision_names_who_asked(authority: Authority, gate: Gate
         seconds=600,
         now=NOW,
     )
-    decision = gate.decide(principal, "things:write", now=NOW + 1)
+    decision = gate.decide(principal, "things:write", now=NOW + 1, surface="rest", target="validate")
     assert (decision.allowed, decision.detail, decision.tier) == (True, "timed_grant", Tier.PROMPT)
     assert who(decision) == (principal.family_id, "notes", principal.token_id)
 

@@ -14,6 +14,7 @@ from auth import tokens
 from auth.approvals import ApprovalBroker, PendingApproval
 from auth.authority import Authority
 from auth.gate import Decision, Gate
+from auth.grants import Grant
 from auth.scopes import Tier
 from auth.tokens import TokenKind
 
@@ -226,11 +227,34 @@ async def test_a_timed_grant_allows_the_next_call_without_asking(authority: Auth
     gate.broker.add_channel(Person("timed"))
     assert (await authorize(gate, issued.access_token)).allowed
 
-    decision = gate.check(issued.access_token, "things:write")
+    decision = gate.check(issued.access_token, "things:write", operation="add_todo")
 
     assert_decision(decision, True, Tier.PROMPT, None)
     assert decision.detail == "timed_grant"
     assert (last_record(authority)["outcome"], last_record(authority)["reason"]) == ("allow", "timed_grant")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("operation", ["validate", "/agent-auth/v1/manage/families"])
+async def test_a_timed_grant_never_covers_a_check_of_another_route(
+    authority: Authority, gate: Gate, operation: str
+) -> None:
+    """The one-shot check names its route: a grant given on one route is no wildcard for the others."""
+    issued = authority.create_family(SCOPES)
+    gate.broker.add_channel(Person("timed"))
+    assert (await authorize(gate, issued.access_token)).allowed  # granted on the rest route add_todo
+
+    decision = gate.check(issued.access_token, "things:write", operation=operation)
+
+    assert (decision.allowed, decision.code) == (False, "approval_required")
+
+
+def test_a_grant_covers_no_call_that_names_no_surface_or_target() -> None:
+    grant = Grant("gr_1", "fam", None, "things:write", "rest", "validate", expires_at=2.0, deadline=2.0)
+    assert grant.covers("fam", "things:write", "rest", "validate")
+    assert not grant.covers("fam", "things:write", None, "validate")
+    assert not grant.covers("fam", "things:write", "rest", None)
+    assert not grant.covers("fam", "things:write", None, None)
 
 
 @pytest.mark.anyio
