@@ -37,6 +37,7 @@ from auth.principal import EdgeIdentity, Principal
 from auth.scopes import Tier
 from mcp_server.daemon.edge import identity_of
 from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
+from mcp_server.mcp.caller_presence import CallerPresence, presence_of
 from mcp_server.mcp.refusals import token_refused_error
 from mcp_server.mcp.registry import PROMPT_NOTE, PreparedCall, ToolRegistry, ToolSpec, current_prepared
 from mcp_server.mcp.session_limits import SessionLimiter
@@ -145,6 +146,7 @@ class GateMiddleware:
         self.registry = registry
         self.identity_source = identity_source
         self.on_call: Callable[[str, str], None] | None = None  # (tool, outcome) for metrics
+        self.presence: CallerPresence | None = None  # over HTTP: withdraw a wait whose caller has gone
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/list":
@@ -279,7 +281,17 @@ class GateMiddleware:
 
             task_group.start_soon(loop)
 
+        presence = presence_of(ctx.request)
+        caller_gone = anyio.Event()
         async with anyio.create_task_group() as task_group:
+            if presence is not None and self.presence is not None:
+                watcher = self.presence
+
+                async def watch_caller() -> None:
+                    await watcher.wait_until_gone(presence)
+                    caller_gone.set()  # nobody is left to receive a result: the approval is withdrawn
+
+                task_group.start_soon(watch_caller)
             try:
                 decision = await self.gate.conclude(
                     identity,
@@ -289,10 +301,12 @@ class GateMiddleware:
                     target=spec.name,
                     prepared=prepared.request if prepared is not None else None,
                     on_pending=keep_alive,
+                    caller_gone=caller_gone,
                     started=started,
                 )
             finally:
                 done.set()
+                task_group.cancel_scope.cancel()
         return decision
 
     def _count(self, tool: str, outcome: str) -> None:

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from auth.gate import Gate
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.mcp.caller_presence import CallerPresence
 from mcp_server.mcp.enforcement import (
     GateMiddleware,
     McpHttpGate,
@@ -190,8 +191,10 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
         ctx.settings.mcp_sessions_per_family,
         lambda: server.session_manager._server_instances,
     )
+    presence = CallerPresence(EventOwnership(sdk_app, ctx.gate))
+    middleware.presence = presence
     gated = McpHttpGate(
-        EventOwnership(sdk_app, ctx.gate),
+        presence,
         ctx.gate,
         registry,
         build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
