@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,6 +14,8 @@ from mcp.client.streamable_http import streamable_http_client
 from auth.admin_client import AdminError
 from mcp_server.mcp import caller_presence
 from tests.mcp.mcp_test_support import FAMILY_SCOPES, ToolRuns, audit_entries
+from tests.mcp.test_stdio_proxy import AGENT_AUTH, proxy_env
+from tests.mcp.test_stdio_proxy import _jsonrpc as jsonrpc
 from tests.support.approvals import admin_subscriber
 from tests.support.daemon import RunningDaemon
 
@@ -105,3 +108,27 @@ async def test_a_dropped_stream_that_is_not_resumed_is_withdrawn_and_approving_r
 
 # A stream that drops and is resumed within the grace is not a departure: tests/mcp/test_resumable_waits.py
 # resumes with Last-Event-ID and receives the approved call's result through the same watcher.
+
+
+async def test_a_stdio_proxy_that_exits_mid_wait_withdraws_its_request(
+    daemon: RunningDaemon, runs: ToolRuns, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(caller_presence, "RESUME_GRACE_SECONDS", 0.2)
+    family = daemon.create_family(FAMILY_SCOPES, label="notes-agent")
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}
+    async with admin_subscriber(daemon.admin_socket) as sub:
+        with anyio.fail_after(WAIT_SECONDS * 3):
+            async with await anyio.open_process(
+                [str(AGENT_AUTH), "mcp"], env=proxy_env(tmp_path, daemon.url, family.access_token)
+            ) as process:
+                assert process.stdin is not None
+                await process.stdin.send(jsonrpc(1, "initialize", hello))
+                await process.stdin.send(jsonrpc(None, "notifications/initialized"))
+                await process.stdin.send(jsonrpc(2, "tools/call", CALL))
+                created = await sub.next_event("approval.created", timeout_seconds=WAIT_SECONDS * 2)
+                process.kill()  # the agent's client (and with it the proxy) is gone: no cancel, no DELETE
+                await process.wait()
+        decided = await sub.next_event("approval.decided")
+        assert (decided["id"], decided["status"]) == (created["id"], "withdrawn")
+        await approving_does_nothing(sub, created["id"])
+    assert runs.names == []
