@@ -5,11 +5,12 @@ binary, the passphrase store — registers the MCP tool provider (``gpg_tools.py
 routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``, which
 ``gpg:sign`` implies), plus ``/gpg-bridge/health`` and ``/gpg-bridge/metrics``.
 
-Authorization happens in the gate only: for a sign request the route first checks key and payload
-without signing (:meth:`GpgService.prepare_sign`) so that a prompt-tier approval shows what is signed
-(commit subject, author, tree, parents, key), then waits in ``gate.authorize``, then signs through the
-framework-free bridge handler in a worker thread. Every signing attempt that passed authentication is
-also audited as ``gpg.sign`` with the payload's SHA-256, the summary, the key and the result.
+Authorization happens in the gate only: for a sign request the route first prepares the signing plan off
+the event loop (``gpg_prepare.prepare_sign``: key resolved to one fingerprint, payload checked, the rows a
+prompt shows), then the gate decides and records (``gate.admit`` with that prepared request; a prompt binds
+to its digest), then exactly that plan signs in a worker thread. The call's ``decision`` record comes before
+the signature and its ``call.result`` (fingerprint, payload SHA-256, summary, request id) after; a result
+that cannot be recorded withholds the signature.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The GPG MCP tools: ``gpg_list_keys``, ``gpg_sign`` and ``gpg_verify``, as registry :class:`ToolSpec` s.
 
-The tool functions hold no authorization code: ``mcp_server/mcp/enforcement.py`` filters, refuses, asks a
-person (showing :func:`sign_summary`) and audits every call. ``gpg_list_keys`` needs ``gpg:verify``:
+The tool functions hold no authorization code: ``mcp_server/mcp/enforcement.py`` filters, refuses, prepares
+(``gpg_sign``: :func:`prepared_sign`, the plan a person approves and that then signs), asks a person and
+records every call. ``gpg_list_keys`` needs ``gpg:verify``:
 it is read-only and shows only public key metadata of allowlisted keys, and an agent must be able to look
 up the fingerprint to sign with without waiting for an approval (``gpg:sign`` is usually prompt-tier).
 """
