@@ -43,7 +43,7 @@ CHECKS = [
 ]
 
 
-def _fuzz(start: Any, examples_per_mode: int) -> tuple[int, SpecChecker]:
+def _fuzz(start: Any, examples_per_mode: int, *, derandomize: bool) -> tuple[int, SpecChecker]:
     daemon: RunningDaemon = start(management_endpoints_enabled=True)
     manage = daemon.create_family({"agent-auth:manage": "allow", "agent-auth:health": "allow"}, allow_reserved=True)
     victim = daemon.create_family({"things:read": "allow", "things:write": "prompt", "gpg:sign": "deny"})
@@ -55,12 +55,21 @@ def _fuzz(start: Any, examples_per_mode: int) -> tuple[int, SpecChecker]:
     with httpx2.Client(base_url=daemon.url, timeout=15) as http:
         for operation in OPERATIONS:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                positive = mode is GenerationMode.POSITIVE
 
-                @settings(max_examples=examples_per_mode, deadline=None, suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=examples_per_mode,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    derandomize=derandomize,
+                )
                 @given(case=operation.as_strategy(generation_mode=mode), bearer=bearers, data=st.data())
                 def send(case: Any, bearer: str, data: st.DataObject) -> None:
                     nonlocal sent
-                    if isinstance(case.body, dict):
+                    # Only a positive case may have a token field swapped for a real token: in a negative case
+                    # the field may be the very thing that makes it invalid, and a real token would make it
+                    # valid while schemathesis still expects a rejection.
+                    if isinstance(case.body, dict) and positive:  # noqa: B023 - send() runs in this iteration
                         for name in TOKEN_FIELDS:
                             if name in case.body and data.draw(st.booleans()):
                                 case.body[name] = data.draw(st.sampled_from(real_tokens))
@@ -93,7 +102,7 @@ def _fuzz(start: Any, examples_per_mode: int) -> tuple[int, SpecChecker]:
 
 def test_every_rest_route_answers_fuzzed_requests_as_documented(start_full: Any) -> None:
     """Fast profile: 15 positive and 15 negative examples per operation (11 operations)."""
-    sent, checker = _fuzz(start_full, examples_per_mode=15)
+    sent, checker = _fuzz(start_full, examples_per_mode=15, derandomize=True)  # the default suite is deterministic
     assert sent >= len(OPERATIONS) * 2 * 5
     assert checker.checked == sent
 
@@ -101,6 +110,6 @@ def test_every_rest_route_answers_fuzzed_requests_as_documented(start_full: Any)
 @pytest.mark.heavy
 def test_every_rest_route_answers_a_long_fuzz_as_documented(start_full: Any) -> None:
     """Long profile: 300 positive and 300 negative examples per operation."""
-    sent, checker = _fuzz(start_full, examples_per_mode=300)
+    sent, checker = _fuzz(start_full, examples_per_mode=300, derandomize=False)
     assert sent >= len(OPERATIONS) * 2 * 100
     assert checker.checked == sent
