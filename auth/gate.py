@@ -361,13 +361,21 @@ class Gate:
         digest = prepared.digest if prepared is not None else digest
         if decision.needs_approval:
             assert isinstance(identity, Principal) and scope is not None
+            asked: list[str] = []  # the approval this call waited on, so a cancelled call's record names it
+
+            async def pending(approval: PendingApproval) -> None:
+                asked.append(approval.id)
+                if on_pending is not None:
+                    await on_pending(approval)
+
             try:
                 decision = await self._ask_a_person(
-                    identity, decision, scope, surface, target, summary, prepared, on_pending, caller_gone
+                    identity, decision, scope, surface, target, summary, prepared, pending, caller_gone
                 )
             except anyio.get_cancelled_exc_class():
                 with anyio.CancelScope(shield=True):
-                    cancelled = replace(decision, code="cancelled", detail="cancelled")
+                    waited_on = ApprovalDecision(False, "withdrawn", approval_id=asked[0]) if asked else None
+                    cancelled = replace(decision, code="cancelled", detail="cancelled", approval=waited_on)
                     self.record_decision(
                         cancelled, surface=surface, target=target, scope=scope, digest=digest, started=started
                     )

@@ -95,4 +95,5 @@ async def test_an_mcp_call_cancelled_while_a_person_decides_is_recorded_as_cance
     # The approval was withdrawn (its caller went away): the TUI shows it so, and approving it does nothing.
     withdrawn = broker.history[0]
     assert withdrawn["status"] == "withdrawn"
+    assert record["approval_id"] == withdrawn["id"]  # the record names the approval the call waited on
     assert broker.decide(withdrawn["id"], approved=True, decided_by="test") is None
