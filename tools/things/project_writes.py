@@ -18,7 +18,7 @@ from tools.things.errors import InvalidArgumentError, NotFoundError, WriteUnavai
 from tools.things.ids import is_valid_id, require_id
 from tools.things.models import WriteResult
 from tools.things.store import STATUS_OPEN, TYPE_PROJECT
-from tools.things.summaries import quoted
+from tools.things.summaries import describe_common_changes, name_of, quoted
 from tools.things.urlscheme import When
 from tools.things.writes import (
     Readers,
@@ -28,6 +28,7 @@ from tools.things.writes import (
     _optional_deadline,
     _optional_when,
     _title,
+    completion_flags,
 )
 
 # Built-in lists ``show`` can reveal (Cultured Code's ids for the URL scheme).
@@ -72,10 +73,7 @@ class UpdateProject:
         completed: object = False,
         canceled: object = False,
     ) -> UpdateProject:
-        if not isinstance(completed, bool) or not isinstance(canceled, bool):
-            raise InvalidArgumentError("completed", "completed and canceled must be booleans")
-        if completed and canceled:
-            raise InvalidArgumentError("canceled", "a project cannot be both completed and canceled")
+        completed, canceled = completion_flags(completed, canceled, "a project")
         if append_notes is not None and not str(append_notes):
             raise InvalidArgumentError("append_notes", "must not be empty")
         request = cls(
@@ -97,27 +95,10 @@ class UpdateProject:
 
 def describe_update_project(request: UpdateProject, names: dict[str, str] | None = None) -> str:
     names = names or {}
-    changes: list[str] = []
-    if request.completed:
-        changes.append("mark completed")
-    if request.canceled:
-        changes.append("mark canceled")
-    if request.title is not None:
-        changes.append(f"rename to {quoted(request.title)}")
-    if request.append_notes is not None:
-        changes.append(f"append notes {quoted(request.append_notes, 30)}")
-    if request.when is not None:
-        changes.append(f"schedule {request.when.to_param()}")
-    if request.deadline is not None:
-        changes.append(f"deadline {request.deadline.isoformat()}")
-    if request.add_tags:
-        changes.append("add tags " + ", ".join(quoted(t, 30) for t in request.add_tags))
+    changes = describe_common_changes(request)
     if request.area_id is not None:
-        changes.append(
-            f"move to area {quoted(names[request.area_id]) if request.area_id in names else request.area_id}"
-        )
-    shown = quoted(names[request.project_id]) if request.project_id in names else request.project_id
-    return f"Update project {shown}: {'; '.join(changes)}"
+        changes.append(f"move to area {name_of(names, request.area_id)}")
+    return f"Update project {name_of(names, request.project_id)}: {'; '.join(changes)}"
 
 
 def update_project(writer: ThingsWriter, request: UpdateProject, readers: Readers) -> WriteResult:

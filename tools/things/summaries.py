@@ -8,9 +8,11 @@ raises: a call it cannot parse is described as such.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from tools.things.urlscheme import When
     from tools.things.writes import AddProject, AddTodo, UpdateTodo
 
@@ -91,8 +93,27 @@ def describe_add_project(request: AddProject, names: Mapping[str, str] | None = 
     return text
 
 
-def describe_update_todo(request: UpdateTodo, names: Mapping[str, str] | None = None) -> str:
-    names = names or {}
+class UpdateChanges(Protocol):
+    """The fields an update of a to-do and of a project share."""
+
+    @property
+    def completed(self) -> bool: ...
+    @property
+    def canceled(self) -> bool: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def append_notes(self) -> str | None: ...
+    @property
+    def when(self) -> When | None: ...
+    @property
+    def deadline(self) -> date | None: ...
+    @property
+    def add_tags(self) -> Sequence[str]: ...
+
+
+def describe_common_changes(request: UpdateChanges) -> list[str]:
+    """The changes every update names the same way, in the same order (to-do and project alike)."""
     changes: list[str] = []
     if request.completed:
         changes.append("mark completed")
@@ -108,6 +129,17 @@ def describe_update_todo(request: UpdateTodo, names: Mapping[str, str] | None = 
         changes.append(f"deadline {request.deadline.isoformat()}")
     if request.add_tags:
         changes.append(f"add tags {_tags(request.add_tags)}")
+    return changes
+
+
+def name_of(names: Mapping[str, str], item_id: str) -> str:
+    """An item's quoted title when it is known, else its id."""
+    return _names(names, item_id)
+
+
+def describe_update_todo(request: UpdateTodo, names: Mapping[str, str] | None = None) -> str:
+    names = names or {}
+    changes = describe_common_changes(request)
     destination = request.heading_id or request.project_id or request.area_id
     if request.heading is not None:
         where = f" in {_names(names, request.project_id)}" if request.project_id else ""

@@ -158,10 +158,7 @@ class UpdateTodo:
         canceled: object = False,
         heading: object = None,
     ) -> UpdateTodo:
-        if not isinstance(completed, bool) or not isinstance(canceled, bool):
-            raise InvalidArgumentError("completed", "completed and canceled must be booleans")
-        if completed and canceled:
-            raise InvalidArgumentError("canceled", "a to-do cannot be both completed and canceled")
+        completed, canceled = completion_flags(completed, canceled, "a to-do")
         if sum(x is not None for x in (project_id, area_id)) > 1:
             raise InvalidArgumentError("area_id", "move to a project or an area, not both")
         if append_notes is not None and not str(append_notes):
@@ -202,6 +199,15 @@ def _check_tags(reader: ThingsReader, tags: Sequence[str], field: str) -> None:
     unknown = [t for t in tags if t not in known]
     if unknown:
         raise InvalidArgumentError(field, f"unknown tag(s) {unknown!r}; Things only applies existing tags")
+
+
+def completion_flags(completed: object, canceled: object, what: str) -> tuple[bool, bool]:
+    """``completed`` / ``canceled`` of an update, checked: booleans, and not both."""
+    if not isinstance(completed, bool) or not isinstance(canceled, bool):
+        raise InvalidArgumentError("completed", "completed and canceled must be booleans")
+    if completed and canceled:
+        raise InvalidArgumentError("canceled", f"{what} cannot be both completed and canceled")
+    return completed, canceled
 
 
 def _check_destination(
