@@ -2,8 +2,7 @@
 
 The daemon runs as its own process (``tests.reliability.load_daemon``) so its resident memory can be read
 from the process table (``/proc`` or ``ps``) without the clients' memory in it. Each client opens its own MCP
-session over
-streamable HTTP with its own family and cycles through: an allow-tier call (must succeed), a deny-tier
+session over streamable HTTP with its own family and cycles through: an allow-tier call (must succeed), a deny-tier
 call (must be refused with 403 ``insufficient_scope``), and a prompt-tier call that a scripted approver on
 the admin socket approves or denies by its title (must run, or be a tool error). Validate workers post
 allow- and deny-tier checks. Every request must get its expected answer within a bound; nothing else may
