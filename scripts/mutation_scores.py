@@ -3,6 +3,9 @@
 A surviving mutant that only changes the human text of a message (an exception's message argument or a log
 line's text; never a code, which is a class attribute, nor a ``detail``, which the audit record keeps) is
 reported as "message-only" and counted as equivalent in the adjusted score; every other survivor is listed.
+A mutant that no test reaches ("no tests") is a survivor: nothing would notice it.
+
+``--survivors MODULE`` prints the names of the last run's survivors of one module (for ``mutation.sh --survivors``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
 
 KILLED = {"killed", "timeout", "caught by type check"}
+NOT_RUN = {"skipped", "not checked"}
 MESSAGE_CALLS = ("Error(", "log.", "warnings.warn(")
 
 
@@ -81,19 +85,34 @@ def is_message_only(diff: str) -> bool:
     return True
 
 
+def _statuses(module: str) -> dict[str, str] | None:
+    meta = Path("mutants") / "auth" / f"{module}.py.meta"
+    if not meta.exists():
+        return None
+    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return {name: status_by_exit_code[code] for name, code in codes.items()}
+
+
+def survivors(module: str) -> int:
+    """Print one survivor name a line (nothing when the module has not been run)."""
+    statuses = _statuses(module) or {}
+    for name, status in sorted(statuses.items()):
+        if status not in KILLED and status not in NOT_RUN:
+            print(name)
+    return 0
+
+
 def main(modules: list[str]) -> int:
     config()
     rows = []
     report = Path("mutants") / "survivors.txt"
     with report.open("w", encoding="utf-8") as out:
         for module in modules:
-            meta = Path("mutants") / "auth" / f"{module}.py.meta"
-            if not meta.exists():
+            statuses = _statuses(module)
+            if statuses is None:
                 print(f"auth/{module}.py: no results (run scripts/mutation.sh {module})", file=sys.stderr)
                 continue
-            codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-            statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
-            tested = {n: s for n, s in statuses.items() if s not in {"skipped", "not checked", "no tests"}}
+            tested = {n: s for n, s in statuses.items() if s not in NOT_RUN}
             killed = sum(1 for s in tested.values() if s in KILLED)
             survivors = sorted(n for n, s in tested.items() if s not in KILLED)
             message_only = 0
@@ -105,11 +124,11 @@ def main(modules: list[str]) -> int:
             total = len(tested)
             raw = 100.0 * killed / total if total else 0.0
             adjusted = 100.0 * killed / (total - message_only) if total - message_only else 100.0
-            untested = len(statuses) - total
-            rows.append((module, total, killed, message_only, len(survivors) - message_only, raw, adjusted, untested))
+            unreached = sum(1 for s in tested.values() if s == "no tests")
+            rows.append((module, total, killed, message_only, len(survivors) - message_only, raw, adjusted, unreached))
     print(f"{'module':<11} {'mutants':>7} {'killed':>6} {'msg-only':>8} {'survived':>8} {'score':>6} {'adjusted':>8}")
-    for module, total, killed, message_only, survived, raw, adjusted, untested in rows:
-        note = f"  ({untested} not run: no test reaches them)" if untested else ""
+    for module, total, killed, message_only, survived, raw, adjusted, unreached in rows:
+        note = f"  ({unreached} of the survivors: no test reaches them)" if unreached else ""
         print(
             f"{module:<11} {total:>7} {killed:>6} {message_only:>8} {survived:>8} {raw:>5.1f}% {adjusted:>7.1f}%{note}"
         )
@@ -118,4 +137,6 @@ def main(modules: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--survivors"]:
+        raise SystemExit(survivors(sys.argv[2]))
     raise SystemExit(main(sys.argv[1:]))
