@@ -17,7 +17,7 @@ requires every code defined on an error class to be registered, so the vocabular
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the CLI imports this module for exit codes; starlette loads only with the daemon
@@ -52,9 +52,17 @@ class AgentAuthError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
+    """What one code means on every transport.
+
+    ``bridge`` is the code the original ``/things-bridge`` and ``/gpg-bridge`` clients know this error by
+    (their vocabulary is smaller and fixed: ``things-bridge.v1.yaml``, ``gpg-bridge.v1.yaml``); ``None``
+    when they have no word for it, and the bridge's catch-all code answers (:func:`bridge_error`).
+    """
+
     code: str
     http_status: int
     exit_code: int = EXIT_FAILED
+    bridge: str | None = None
 
 
 def _specs(http_status: int, exit_code: int, *codes: str) -> dict[str, ErrorSpec]:
@@ -114,7 +122,6 @@ REGISTRY: dict[str, ErrorSpec] = {
         "unknown_method",
         "request_too_large",
         "payload_rejected",
-        "payload_too_large",
         "payload_not_git_object",
         "payload_already_signed",
         "usage",
@@ -132,6 +139,7 @@ REGISTRY: dict[str, ErrorSpec] = {
     **_specs(404, EXIT_NOT_FOUND, "family_not_found"),
     **_specs(404, EXIT_FAILED, "not_found", "no_such_key", "consent_not_found"),
     **_specs(405, EXIT_USAGE, "method_not_allowed"),
+    **_specs(413, EXIT_USAGE, "payload_too_large"),
     **_specs(409, EXIT_CONFLICT, "already_serving"),
     # The host side cannot do its part right now: nothing was changed.
     **_specs(503, EXIT_FAILED, "audit_unavailable", "audit_failed", "audit_error"),
@@ -148,6 +156,17 @@ REGISTRY: dict[str, ErrorSpec] = {
         "key_mismatch",
     ),
     **_specs(503, EXIT_UNREACHABLE, "daemon_unreachable", "bridge_unreachable"),
+    # The original bridges' own words (what their clients branch on), only ever sent on their routes.
+    **_specs(401, EXIT_FAILED, "unauthorized"),
+    **_specs(502, EXIT_FAILED, "authz_unavailable", "things_unavailable"),
+    **_specs(
+        503,
+        EXIT_FAILED,
+        "things_permission_denied",
+        "things_database_locked",
+        "signing_backend_unavailable",
+        "gpg_permission_denied",
+    ),
     # The host application (Things, gpg) cannot do it right now.
     **_specs(
         503,
@@ -160,7 +179,6 @@ REGISTRY: dict[str, ErrorSpec] = {
         "unsupported_schema",
         "write_unavailable",
         "gpg_timeout",
-        "gpg_unavailable",
         "passphrase_required",
         "passphrase_unavailable",
         "bad_passphrase",
@@ -169,7 +187,7 @@ REGISTRY: dict[str, ErrorSpec] = {
         "sandbox_unavailable",
     ),
     **_specs(400, EXIT_USAGE, "invalid_form", "shim_not_configured", "stand_in_refusal"),
-    **_specs(502, EXIT_FAILED, "shim_error"),
+    **_specs(502, EXIT_FAILED, "shim_error", "gpg_unavailable"),
     **_specs(503, EXIT_CONFLICT, "listen_failed"),
     # The roots: an error raised as its package's base class, with no more precise code.
     **_specs(
@@ -186,6 +204,43 @@ REGISTRY: dict[str, ErrorSpec] = {
         "gpg_error",
     ),
 }
+
+
+def _bridge(wire: str, *codes: str) -> None:
+    """The original bridges answer each of ``codes`` with their code ``wire`` (and ``wire``'s HTTP status)."""
+    for code in codes:
+        REGISTRY[code] = replace(REGISTRY[code], bridge=wire)
+
+
+# Refusals of the gate: anything else about the token is ``unauthorized``.
+_bridge("token_expired", "token_expired")
+_bridge("scope_denied", "scope_denied", "approval_required")
+_bridge("rate_limited", "rate_limited")
+_bridge("authz_unavailable", "audit_unavailable")
+# Things (the read routes): anything else is ``things_unavailable``; messages stay server-side (paths).
+_bridge("not_found", "not_found")
+_bridge("invalid_argument", "invalid_argument")
+_bridge("things_database_locked", "database_locked")
+_bridge("things_permission_denied", "database_unreadable", "database_access_denied")
+# GPG: anything else is ``gpg_unavailable``. Policy refusals (how a key may be named, the allowlist, what may
+# be signed) are the original's ``key_not_allowed``, which its gpg-cli reports as a refusal.
+_bridge("payload_too_large", "payload_too_large")
+_bridge("unsupported_operation", "unsupported_operation")
+_bridge("invalid_request", "invalid_request", "invalid_notation", "payload_rejected")
+_bridge(
+    "key_not_allowed",
+    "key_not_allowed",
+    "ambiguous_key",
+    "invalid_key_spec",
+    "short_key_id",
+    "payload_not_git_object",
+    "payload_already_signed",
+)
+_bridge("no_such_key", "no_such_key")
+_bridge("bad_signature", "bad_signature")
+_bridge("signing_backend_unavailable", "gpg_timeout")
+_bridge("gpg_permission_denied", "passphrase_required", "bad_passphrase", "passphrase_unavailable")
+
 UNREGISTERED = ErrorSpec("unregistered", 400, EXIT_FAILED)
 
 
@@ -224,6 +279,17 @@ def http_error(
 def exit_code(error: CodedError | str) -> int:
     """The CLI's exit code for an error (or a bare code)."""
     return spec_for(error if isinstance(error, str) else error.code).exit_code
+
+
+def bridge_error(code: str, detail: str | None = None, /, *, fallback: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """``(status, {"error": wire, "detail"?: detail, **extra})`` on an original bridge route: ``wire`` is the
+    bridge's own code for ``code``, or ``fallback`` (its catch-all) when it has none; the status is ``wire``'s."""
+    wire = spec_for(code).bridge or fallback
+    body: dict[str, Any] = {"error": wire}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return http_status(wire), body
 
 
 def admin_error(request_id: Any, code: str, message: str) -> dict[str, Any]:

@@ -146,3 +146,110 @@ def test_a_things_tool_error_reads_code_then_message() -> None:
 
     error = NotFoundError("to-do", "abc")
     assert str(tool_error(error)) == f"not_found: {error}"
+
+
+# --- the original bridges: the seed's codes and statuses, now rendered from the registry -------------------
+
+# What the Things bridge answered for each error class before its table moved into the registry.
+THINGS_BRIDGE_BEFORE = {
+    "DatabaseAccessDeniedError": (503, "things_permission_denied"),
+    "DatabaseError": (502, "things_unavailable"),
+    "DatabaseLockedError": (503, "things_database_locked"),
+    "DatabaseNotFoundError": (502, "things_unavailable"),
+    "DatabaseUnreadableError": (503, "things_permission_denied"),
+    "InvalidArgumentError": (400, "invalid_argument"),
+    "NotFoundError": (404, "not_found"),
+    # The one change: the URL-scheme writer's rate limit (never raised on the read-only bridge) now answers
+    # as every other rate_limited does on the bridges (before: 502 things_unavailable).
+    "RateLimitedError": (429, "rate_limited"),
+    "StandInRefusal": (502, "things_unavailable"),
+    "ThingsError": (502, "things_unavailable"),
+    "UnsupportedSchemaError": (502, "things_unavailable"),
+    "WriteUnavailableError": (502, "things_unavailable"),
+}
+GPG_BRIDGE_BEFORE = {
+    "AmbiguousKeyError": (403, "key_not_allowed"),
+    "BadPassphraseError": (503, "gpg_permission_denied"),
+    "BadSignatureError": (400, "bad_signature"),
+    "BridgeRejectedError": (502, "gpg_unavailable"),
+    "BridgeUnreachableError": (502, "gpg_unavailable"),
+    "GpgError": (502, "gpg_unavailable"),
+    "GpgTimeoutError": (503, "signing_backend_unavailable"),
+    "GpgUnavailableError": (502, "gpg_unavailable"),
+    "InvalidKeySpecError": (403, "key_not_allowed"),
+    "InvalidNotationError": (400, "invalid_request"),
+    "InvalidRequestError": (400, "invalid_request"),
+    "KeyNotAllowedError": (403, "key_not_allowed"),
+    "NoSuchKeyError": (404, "no_such_key"),
+    "PassphraseRequiredError": (503, "gpg_permission_denied"),
+    "PassphraseUnavailableError": (503, "gpg_permission_denied"),
+    "PayloadAlreadySignedError": (403, "key_not_allowed"),
+    "PayloadError": (400, "invalid_request"),
+    "PayloadNotGitObjectError": (403, "key_not_allowed"),
+    "PayloadTooLargeError": (413, "payload_too_large"),
+    "ShimError": (502, "gpg_unavailable"),
+    "ShimNotConfiguredError": (502, "gpg_unavailable"),
+    "ShortKeyIdError": (403, "key_not_allowed"),
+    "SignerMismatchError": (502, "gpg_unavailable"),
+    "SigningFailedError": (502, "gpg_unavailable"),
+    "UnsupportedOperationError": (400, "unsupported_operation"),
+    "UsageError": (502, "gpg_unavailable"),
+}
+# A gate refusal on a bridge route, before: anything not listed was 401 unauthorized.
+BRIDGE_REFUSALS_BEFORE = {
+    "token_expired": (401, "token_expired"),
+    "scope_denied": (403, "scope_denied"),
+    "approval_required": (403, "scope_denied"),
+    "rate_limited": (429, "rate_limited"),
+    "audit_unavailable": (502, "authz_unavailable"),
+    "invalid_token": (401, "unauthorized"),
+    "token_revoked": (401, "unauthorized"),
+    "family_revoked": (401, "unauthorized"),
+    "missing_token": (401, "unauthorized"),
+}
+
+
+def test_every_things_error_answers_the_bridge_as_before() -> None:
+    import tools.things.double  # noqa: F401  (StandInRefusal)
+    from mcp_server.integrations.bridge_errors import things_bridge_error
+    from tools.things.errors import InvalidArgumentError, ThingsError
+
+    rendered = {}
+    for cls in all_subclasses(ThingsError):  # type: ignore[arg-type]
+        error = cls.__new__(cls)
+        if isinstance(error, InvalidArgumentError):
+            error.field = "limit"
+        status, body = things_bridge_error(error)
+        rendered[cls.__name__] = (status, body["error"])
+        assert set(body) == ({"error", "field"} if isinstance(error, InvalidArgumentError) else {"error"})
+    assert rendered == THINGS_BRIDGE_BEFORE
+
+
+def test_every_gpg_error_answers_the_bridge_as_before() -> None:
+    from mcp_server.integrations.bridge_errors import gpg_bridge_error
+    from tools.gpg.errors import BadSignatureError, GpgError
+
+    rendered = {}
+    for cls in all_subclasses(GpgError):  # type: ignore[arg-type]
+        try:
+            error = cls("how to fix it")
+        except TypeError:  # BridgeRejectedError also takes the daemon's answer
+            error = cls.__new__(cls)
+            error.message = "how to fix it"
+        status, body = gpg_bridge_error(error)
+        rendered[cls.__name__] = (status, body["error"])
+        assert (body["detail"], body["code"]) == ("how to fix it", error.code)
+    assert rendered == GPG_BRIDGE_BEFORE
+    status, body = gpg_bridge_error(BadSignatureError("bad", status_text="[GNUPG:] BADSIG x\n", exit_code=1))
+    assert (status, body["status_text"], body["exit_code"]) == (400, "[GNUPG:] BADSIG x\n", 1)
+
+
+@pytest.mark.parametrize(("code", "expected"), sorted(BRIDGE_REFUSALS_BEFORE.items()))
+def test_a_gate_refusal_answers_the_bridge_as_before(code: str, expected: tuple[int, str]) -> None:
+    from auth.gate import Decision
+    from mcp_server.daemon.bridge_http import refusal
+
+    response = refusal(Decision(False, code, retry_after_seconds=2.0))
+    assert (response.status_code, json.loads(response.body)) == (expected[0], {"error": expected[1]})
+    assert ("www-authenticate" in response.headers) == (expected[0] == 401)
+    assert ("retry-after" in response.headers) == (expected[0] == 429)

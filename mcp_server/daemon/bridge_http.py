@@ -3,7 +3,7 @@
 The original bridges spoke a small vocabulary of their own (``things-bridge.v1.yaml``,
 ``gpg-bridge.v1.yaml``): 401 ``unauthorized`` or ``token_expired``, 403 ``scope_denied``, 429
 ``rate_limited`` with ``Retry-After``, 502 ``authz_unavailable``. Their clients map exactly those, so a
-refusal on a bridge route is rendered here and nowhere else.
+refusal on a bridge route is rendered here, in the registry's ``bridge`` words (``mcp_server.errors``).
 
 Health is unauthenticated (it says ``ok`` or ``unhealthy`` and nothing else); metrics need the bridge's
 ``<bridge>:metrics`` scope at the allow tier, as the original.
@@ -23,29 +23,20 @@ from starlette.routing import Route
 from auth.gate import Decision
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import bearer_token
+from mcp_server.errors import bridge_error
 
 log = logging.getLogger(__name__)
 
-_REFUSALS = {
-    "token_expired": (401, "token_expired"),
-    "scope_denied": (403, "scope_denied"),
-    "approval_required": (403, "scope_denied"),
-    "rate_limited": (429, "rate_limited"),
-    "audit_unavailable": (502, "authz_unavailable"),
-}
-
 
 def refusal(decision: Decision, detail: str | None = None) -> JSONResponse:
-    """The original bridges' refusal for a gate decision; any other token failure is 401 ``unauthorized``."""
-    status, code = _REFUSALS.get(decision.code or "", (401, "unauthorized"))
+    """The original bridges' refusal for a gate decision (the registry's ``bridge`` word for its code); any
+    other token failure is 401 ``unauthorized``."""
+    status, body = bridge_error(decision.code or "", detail, fallback="unauthorized")
     headers: dict[str, str] = {}
     if status == 401:
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{code}"'
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{body["error"]}"'
     if status == 429:
         headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after_seconds or 1)))
-    body: dict[str, str] = {"error": code}
-    if detail:
-        body["detail"] = detail
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -38,12 +38,12 @@ from auth.scopes import Tier
 from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
-from mcp_server.daemon.http import error_response
+from mcp_server.errors import http_error
+from mcp_server.integrations.bridge_errors import gpg_bridge_answer, gpg_bridge_error
 from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
 from mcp_server.integrations.gpg_prepare import PreparedSign, prepare_sign
 from mcp_server.settings import Settings, SettingsError
 from tools.gpg.bridge import BridgeSignRequest, handle_verify, parse_sign_request, sign_response
-from tools.gpg.bridge import error_response as gpg_error_response
 from tools.gpg.errors import GpgError, InvalidRequestError, UnsupportedOperationError
 from tools.gpg.keys import GpgKey
 from tools.gpg.passphrase import PassphraseSource
@@ -142,8 +142,7 @@ class GpgIntegration:
 def _refusal(decision: Decision) -> Response:
     approval = decision.approval
     if approval is not None and not approval.approved:
-        return error_response(
-            403,
+        return http_error(
             "scope_denied",
             f"the signing request was not approved on the host ({approval.reason})",
             valid=False,
@@ -164,7 +163,7 @@ _INVALID_JSON = object()
 
 
 def _invalid_json() -> Response:
-    status, body = gpg_error_response(InvalidRequestError("the request body is not valid JSON"))
+    status, body = gpg_bridge_error(InvalidRequestError("the request body is not valid JSON"))
     return JSONResponse(body, status_code=status)
 
 
@@ -186,7 +185,7 @@ def verify_summary(payload: bytes) -> str:
 
 
 def _gpg_error(exc: GpgError) -> Response:
-    status, error = gpg_error_response(exc)
+    status, error = gpg_bridge_error(exc)
     return JSONResponse(error, status_code=status)
 
 
@@ -243,8 +242,7 @@ def routes(gpg: GpgIntegration) -> list[Route]:
             return refusal(
                 Decision(False, "audit_unavailable"), "the audit log is unwritable; the signature was withheld"
             )
-        status, response = sign_response(sign_request, result)
-        return JSONResponse(response, status_code=status)
+        return JSONResponse(sign_response(sign_request, result))
 
     async def verify(request: Request) -> Response:
         started = time.perf_counter()
@@ -272,7 +270,7 @@ def routes(gpg: GpgIntegration) -> list[Route]:
         if body is _INVALID_JSON:
             gate.record_result(decision, "invalid_request", started=started)
             return _invalid_json()
-        status, response = await anyio.to_thread.run_sync(handle_verify, body, gpg.service)
+        status, response = await anyio.to_thread.run_sync(gpg_bridge_answer, lambda: handle_verify(body, gpg.service))
         if not gate.record_result(decision, "ok" if status == 200 else str(response.get("error")), started=started):
             return refusal(Decision(False, "audit_unavailable"), "the audit log is unwritable; the answer was withheld")
         return JSONResponse(response, status_code=status)

@@ -28,11 +28,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from auth.gate import request_digest
+from auth.gate import Decision, request_digest
 from auth.principal import Unauthenticated
 from mcp_server.daemon.bridge_http import ops_routes, refusal
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
+from mcp_server.integrations.bridge_errors import things_bridge_answer
 from mcp_server.integrations.things_extra import answer, extra_tool_specs, tool_error
 from mcp_server.integrations.things_prepare import PREPARED_WRITES, prepare_write
 from mcp_server.mcp.registry import PreparedCall, ToolSpec, run_prepared
@@ -489,7 +490,7 @@ def _params(request: Request) -> dict[str, list[str]]:
 def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]:
     """``GET /things-bridge/v1/{todos,projects,areas}[/{id}]``, each call decided by the gate first."""
 
-    def route(path: str, summary_tool: str, call: Callable[[Request], things_bridge.Response]) -> Route:
+    def route(path: str, summary_tool: str, call: Callable[[Request], things_bridge.Body]) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             identity = identity_of(request.scope, ctx.gate)
@@ -510,9 +511,9 @@ def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]
             )
             if not decision.allowed:
                 return refusal(decision)
-            status, body = await anyio.to_thread.run_sync(lambda: call(request))
+            status, body = await anyio.to_thread.run_sync(things_bridge_answer, lambda: call(request))
             if not ctx.gate.record_result(decision, "ok" if status < 400 else f"http_{status}", started=started):
-                return JSONResponse({"error": "authz_unavailable"}, status_code=502)
+                return refusal(Decision(False, "audit_unavailable"))
             return JSONResponse(body, status_code=status)
 
         return Route(path, endpoint, methods=["GET"])

@@ -10,8 +10,8 @@ from keyring.errors import KeyringError, KeyringLocked
 from auth.errors import KeyStoreError
 from auth.keychain_status import explain_keyring_failure, os_status_of
 from auth.keys import KeyringKeyStore
+from mcp_server.integrations.bridge_errors import gpg_bridge_error
 from mcp_server.integrations.gpg_passphrases import KeyringPassphrases
-from tools.gpg.bridge import error_response
 from tools.gpg.errors import PassphraseUnavailableError
 
 
@@ -83,5 +83,5 @@ def test_an_unreadable_stored_passphrase_is_an_error_not_a_silent_passphrase_req
         store.passphrase_for("A" * 40)
     assert caught.value.code == "passphrase_unavailable"
     assert "errSecInteractionNotAllowed" in caught.value.message
-    status, body = error_response(caught.value)
+    status, body = gpg_bridge_error(caught.value)
     assert (status, body["error"], body["code"]) == (503, "gpg_permission_denied", "passphrase_unavailable")

@@ -1,17 +1,28 @@
-"""The REST handlers keep the seed's request/response shapes and error codes."""
+"""The REST handlers keep the seed's request/response shapes and, rendered by the daemon's registry, error codes."""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from gpg_support import GpgHome, commit_payload
 
-from tools.gpg.bridge import handle_sign, handle_verify
+from mcp_server.integrations.bridge_errors import gpg_bridge_answer
+from tools.gpg import bridge
 from tools.gpg.errors import GpgTimeoutError
 from tools.gpg.policy import GpgPolicy
 from tools.gpg.runner import Notation
 from tools.gpg.service import GpgService
+
+
+def handle_sign(body: object, service: GpgService, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    """What the daemon answers: the handler's body, or its error in the seed's words."""
+    return gpg_bridge_answer(lambda: bridge.handle_sign(body, service, **kwargs))
+
+
+def handle_verify(body: object, service: GpgService) -> tuple[int, dict[str, Any]]:
+    return gpg_bridge_answer(lambda: bridge.handle_verify(body, service))
 
 
 def _b64(data: bytes) -> str:

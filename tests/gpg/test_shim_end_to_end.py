@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from gpg_support import GpgHome, commit_payload
 
+from mcp_server.integrations.bridge_errors import gpg_bridge_answer
 from tools.gpg.bridge import handle_sign, handle_verify
 from tools.gpg.service import GpgService
 
@@ -28,9 +29,9 @@ def _handler(service: GpgService) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 status, response = 401, {"error": "unauthorized"}
             elif self.path == "/gpg-bridge/v1/sign":
-                status, response = handle_sign(body, service)
+                status, response = gpg_bridge_answer(lambda: handle_sign(body, service))
             elif self.path == "/gpg-bridge/v1/verify":
-                status, response = handle_verify(body, service)
+                status, response = gpg_bridge_answer(lambda: handle_verify(body, service))
             else:
                 status, response = 404, {"error": "not_found"}
             data = json.dumps(response).encode()

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from mcp_server.integrations.bridge_errors import things_bridge_answer
 from tests.things.conftest import TODAY, FakeClock, make_service, noon
 from tools.things import bridge
 from tools.things.sample import SampleDatabase
@@ -18,9 +19,14 @@ TODO_KEYS = {"id", "name", "notes", "status", "project_id", "project_name", "are
              "modification_date"}  # fmt: skip
 
 
+def handle_get(service: ThingsService, path: str, params: bridge.Params) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """What the daemon answers: the handler's body, or its error in the seed's words."""
+    return things_bridge_answer(lambda: bridge.handle_get(service, path, params))
+
+
 def get(service: ThingsService, url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     path, _, query = url.partition("?")
-    status, body = bridge.handle_get(service, path, parse_qs(query))
+    status, body = handle_get(service, path, parse_qs(query))
     json.dumps(body)  # every body is JSON-serialisable
     return status, body
 
@@ -100,19 +106,19 @@ def test_a_missing_database_is_things_unavailable_without_the_path(tmp_path: Pat
 
 
 def test_list_projects_is_open_ones_by_default_and_takes_a_list(service: ThingsService) -> None:
-    status, body = bridge.handle_get(service, "/things-bridge/v1/projects", {})
+    status, body = handle_get(service, "/things-bridge/v1/projects", {})
     assert status == 200 and {p["status"] for p in body["projects"]} == {"open"}
-    status, body = bridge.handle_get(service, "/things-bridge/v1/projects", {"list": ["TMSomedayListSource"]})
+    status, body = handle_get(service, "/things-bridge/v1/projects", {"list": ["TMSomedayListSource"]})
     assert status == 200 and "Write a novel" in [p["name"] for p in body["projects"]]
     assert "Launch website" not in [p["name"] for p in body["projects"]]
 
 
 def test_list_todos_takes_date_filters(service: ThingsService) -> None:
-    status, body = bridge.handle_get(
+    status, body = handle_get(
         service, "/things-bridge/v1/todos", {"list": ["logbook"], "completed_after": [str(TODAY)]}
     )
     assert status == 200 and "File taxes" in [t["name"] for t in body["todos"]]
-    _, everything = bridge.handle_get(service, "/things-bridge/v1/todos", {"list": ["logbook"]})
+    _, everything = handle_get(service, "/things-bridge/v1/todos", {"list": ["logbook"]})
     assert body["total"] < everything["total"]
-    status, body = bridge.handle_get(service, "/things-bridge/v1/todos", {"completed_after": ["yesterday"]})
+    status, body = handle_get(service, "/things-bridge/v1/todos", {"completed_after": ["yesterday"]})
     assert status == 400 and body == {"error": "invalid_argument", "field": "completed_after"}

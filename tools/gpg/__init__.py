@@ -9,7 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tools.gpg.backend import SigningBackend
-    from tools.gpg.bridge import error_response, handle_sign, handle_verify
+    from tools.gpg.bridge import handle_sign, handle_verify
     from tools.gpg.errors import GpgError
     from tools.gpg.keys import GpgKey
     from tools.gpg.passphrase import PassphraseSource
@@ -30,7 +30,6 @@ __all__ = [
     "SignResult",
     "SigningBackend",
     "VerifyResult",
-    "error_response",
     "handle_sign",
     "handle_verify",
     "summarize_sign",
@@ -38,7 +37,6 @@ __all__ = [
 
 _HOMES = {
     "SigningBackend": "backend",
-    "error_response": "bridge",
     "handle_sign": "bridge",
     "handle_verify": "bridge",
     "GpgError": "errors",

@@ -1,7 +1,7 @@
 """The error hierarchy of the GPG domain package.
 
 Every error carries a stable snake_case ``code`` (what callers and tests branch on) and a message
-saying how to fix the problem. The bridge maps these classes onto the seed's HTTP error codes; the
+saying how to fix the problem. The daemon renders them in the seed's HTTP error codes (``mcp_server.errors``); the
 shim prints the message on one line. Kept dependency-free so the git shim can import it cheaply.
 """
 
@@ -153,9 +153,15 @@ class SignerMismatchError(SigningFailedError):
 
 
 class BadSignatureError(GpgError):
-    """A signature does not verify against its payload."""
+    """A signature does not verify against its payload; ``status_text`` and ``exit_code`` are gpg's verdict
+    (when gpg ran), which the git shim relays."""
 
     code = "bad_signature"
+
+    def __init__(self, message: str, *, status_text: str | None = None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.status_text = status_text
+        self.exit_code = exit_code
 
 
 class GpgTimeoutError(GpgError):

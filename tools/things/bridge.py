@@ -1,13 +1,12 @@
 """Framework-free handlers for the seed's read-only REST routes (``/things-bridge/v1/...``).
 
 Each handler takes the service plus parsed query parameters (as ``urllib.parse.parse_qs`` returns
-them) or a path id, and returns ``(http_status, json_body)`` in the seed's shapes:
+them) or a path id, and returns the JSON body of a 200 answer in the seed's shapes:
 ``{"todos": [...]}``, ``{"todo": {...}}``, ``{"projects": [...]}``, ``{"project": {...}}``,
-``{"areas": [...]}``, ``{"area": {...}}``; errors are ``{"error": code}`` with the seed's codes
-(``not_found`` 404, ``things_permission_denied`` 503, ``things_unavailable`` 502) plus
-``invalid_argument`` 400 for malformed parameters (the seed answered those with 502) and
-``things_database_locked`` 503 while another program holds the database locked (the seed said
-``things_permission_denied``, which sent people to Full Disk Access settings for a passing lock).
+``{"areas": [...]}``, ``{"area": {...}}``. Anything else raises a :class:`ThingsError` (a malformed id or
+an unknown path is :class:`NotFoundError`, a malformed parameter :class:`InvalidArgumentError`); the
+daemon renders it in the seed's words through the project's one error registry
+(``mcp_server.errors``), so no HTTP status is decided here.
 
 Additions over the seed, all backwards compatible: ``limit``/``offset``/``q`` and date-filter query
 parameters on ``/todos``, a ``list`` filter on ``/projects`` (which lists open projects unless a
@@ -24,20 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from tools.things.datefilter import DATE_PARAMETERS
-from tools.things.errors import (
-    DatabaseLockedError,
-    DatabaseUnreadableError,
-    InvalidArgumentError,
-    NotFoundError,
-    ThingsError,
-)
+from tools.things.errors import InvalidArgumentError, NotFoundError
 from tools.things.ids import is_valid_id
 from tools.things.models import Area, Project, Todo
 from tools.things.service import ThingsService
 from tools.things.validation import MAX_PAGE_LIMIT
 
 Params = Mapping[str, Sequence[str]]
-Response = tuple[int, dict[str, Any]]
+Body = dict[str, Any]
 PREFIX = "/things-bridge/v1"
 
 
@@ -104,115 +97,87 @@ def area_json(area: Area) -> dict[str, Any]:
     return {"id": area.id, "name": area.title, "tag_names": list(area.tags)}
 
 
-def error_response(exc: ThingsError) -> Response:
-    """The seed's status and code for a Things error; messages stay server-side (they hold paths)."""
-    if isinstance(exc, NotFoundError):
-        return 404, {"error": "not_found"}
-    if isinstance(exc, InvalidArgumentError):
-        return 400, {"error": "invalid_argument", "field": exc.field}
-    if isinstance(exc, DatabaseLockedError):
-        return 503, {"error": "things_database_locked"}
-    if isinstance(exc, DatabaseUnreadableError):
-        return 503, {"error": "things_permission_denied"}
-    return 502, {"error": "things_unavailable"}
+def _known_id(kind: str, item_id: str) -> str:
+    """A malformed id is simply not found, as in the seed."""
+    if not is_valid_id(item_id):
+        raise NotFoundError(kind, item_id)
+    return item_id
 
 
-def _guard(call: Callable[[], Response]) -> Response:
-    try:
-        return call()
-    except ThingsError as exc:
-        return error_response(exc)
-
-
-def list_todos(service: ThingsService, params: Params) -> Response:
+def list_todos(service: ThingsService, params: Params) -> Body:
     """``GET /things-bridge/v1/todos?list=&project=&area=&tag=&status=&q=&limit=&offset=`` plus the date filters
     ``created_after``, ``created_before``, ``modified_after``, ``completed_after``, ``completed_before`` and
     ``deadline_before`` (``YYYY-MM-DD``)."""
-
-    def run() -> Response:
-        limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
-        page = service.list_todos(
-            list=_first(params, "list"),
-            project_id=_first(params, "project"),
-            area_id=_first(params, "area"),
-            tag=_first(params, "tag"),
-            status=_first(params, "status"),
-            query=_first(params, "q"),
-            limit=limit,
-            offset=offset,
-            dates={key: value for key in DATE_PARAMETERS if (value := _first(params, key)) is not None},
-        )
-        body = {"todos": [todo_json(t) for t in page.items], "total": page.total}
-        return 200, {**body, "limit": page.limit, "offset": page.offset}
-
-    return _guard(run)
+    limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
+    page = service.list_todos(
+        list=_first(params, "list"),
+        project_id=_first(params, "project"),
+        area_id=_first(params, "area"),
+        tag=_first(params, "tag"),
+        status=_first(params, "status"),
+        query=_first(params, "q"),
+        limit=limit,
+        offset=offset,
+        dates={key: value for key in DATE_PARAMETERS if (value := _first(params, key)) is not None},
+    )
+    body = {"todos": [todo_json(t) for t in page.items], "total": page.total}
+    return {**body, "limit": page.limit, "offset": page.offset}
 
 
-def get_todo(service: ThingsService, todo_id: str) -> Response:
-    """``GET /things-bridge/v1/todos/{id}``; a malformed id is simply not found, as in the seed."""
-    if not is_valid_id(todo_id):
-        return 404, {"error": "not_found"}
-    return _guard(lambda: (200, {"todo": todo_json(service.get_todo(todo_id))}))
+def get_todo(service: ThingsService, todo_id: str) -> Body:
+    """``GET /things-bridge/v1/todos/{id}``."""
+    return {"todo": todo_json(service.get_todo(_known_id("to-do", todo_id)))}
 
 
-def list_projects(service: ThingsService, params: Params) -> Response:
+def list_projects(service: ThingsService, params: Params) -> Body:
     """``GET /things-bridge/v1/projects?list=&area=&tag=&status=&q=&limit=&offset=`` (open ones by default)."""
-
-    def run() -> Response:
-        limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
-        page = service.list_projects(
-            list=_first(params, "list"),
-            area_id=_first(params, "area"),
-            tag=_first(params, "tag"),
-            status=_first(params, "status"),
-            query=_first(params, "q"),
-            limit=limit,
-            offset=offset,
-        )
-        body = {"projects": [project_json(p) for p in page.items], "total": page.total}
-        return 200, {**body, "limit": page.limit, "offset": page.offset}
-
-    return _guard(run)
+    limit, offset = _int(params, "limit", MAX_PAGE_LIMIT), _int(params, "offset", 0)
+    page = service.list_projects(
+        list=_first(params, "list"),
+        area_id=_first(params, "area"),
+        tag=_first(params, "tag"),
+        status=_first(params, "status"),
+        query=_first(params, "q"),
+        limit=limit,
+        offset=offset,
+    )
+    body = {"projects": [project_json(p) for p in page.items], "total": page.total}
+    return {**body, "limit": page.limit, "offset": page.offset}
 
 
-def get_project(service: ThingsService, project_id: str) -> Response:
+def get_project(service: ThingsService, project_id: str) -> Body:
     """``GET /things-bridge/v1/projects/{id}``."""
-    if not is_valid_id(project_id):
-        return 404, {"error": "not_found"}
-    return _guard(lambda: (200, {"project": project_json(service.get_project(project_id))}))
+    return {"project": project_json(service.get_project(_known_id("project", project_id)))}
 
 
-def list_areas(service: ThingsService, params: Params | None = None) -> Response:
+def list_areas(service: ThingsService, params: Params | None = None) -> Body:
     """``GET /things-bridge/v1/areas``."""
-    return _guard(lambda: (200, {"areas": [area_json(a) for a in service.list_areas()]}))
+    return {"areas": [area_json(a) for a in service.list_areas()]}
 
 
-def get_area(service: ThingsService, area_id: str) -> Response:
+def get_area(service: ThingsService, area_id: str) -> Body:
     """``GET /things-bridge/v1/areas/{id}``."""
-    if not is_valid_id(area_id):
-        return 404, {"error": "not_found"}
-    return _guard(lambda: (200, {"area": area_json(service.get_area(area_id))}))
+    return {"area": area_json(service.get_area(_known_id("area", area_id)))}
 
 
-_COLLECTIONS: dict[str, Callable[[ThingsService, Params], Response]] = {
+_COLLECTIONS: dict[str, Callable[[ThingsService, Params], Body]] = {
     "todos": list_todos,
     "projects": list_projects,
     "areas": list_areas,
 }
-_ITEMS: dict[str, Callable[[ThingsService, str], Response]] = {
+_ITEMS: dict[str, Callable[[ThingsService, str], Body]] = {
     "todos": get_todo,
     "projects": get_project,
     "areas": get_area,
 }
 
 
-def handle_get(service: ThingsService, path: str, params: Params) -> Response:
-    """Route a GET by path (already split from its query string); unknown paths are 404."""
-    if not path.startswith(PREFIX + "/"):
-        return 404, {"error": "not_found"}
-    parts = path[len(PREFIX) + 1 :].split("/")
-    if len(parts) == 1 and parts[0] in _COLLECTIONS:
-        return _COLLECTIONS[parts[0]](service, params)
-    if len(parts) == 2 and parts[0] in _ITEMS:
-        return _ITEMS[parts[0]](service, parts[1])
-    return 404, {"error": "not_found"}
+def handle_get(service: ThingsService, path: str, params: Params) -> Body:
+    """Route a GET by path (already split from its query string); an unknown path is :class:`NotFoundError`."""
+    if path.startswith(PREFIX + "/"):
+        parts = path[len(PREFIX) + 1 :].split("/")
+        if len(parts) == 1 and parts[0] in _COLLECTIONS:
+            return _COLLECTIONS[parts[0]](service, params)
+        if len(parts) == 2 and parts[0] in _ITEMS:
+            return _ITEMS[parts[0]](service, parts[1])
+    raise NotFoundError("route", path)
