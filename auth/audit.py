@@ -20,6 +20,7 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,24 +30,93 @@ from typing import Any
 
 from auth.errors import AuditError
 from auth.fsutil import ensure_private_dir, ensure_private_file
-from auth.untrusted import neutralise_data
+from auth.untrusted import neutralise, neutralise_data
 
 GENESIS = "0" * 64
 
 
+# One encoder, built once: ``json.dumps`` with keyword options builds a new encoder on every call, which
+# costs more than the encoding of a record itself. The output is byte-identical to
+# ``json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, which
+# :func:`verify_log` re-derives; the encoder is the standard library's C one where it exists.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _make_encode() -> Callable[[Any], str]:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    # ``JSONEncoder.iterencode``'s arguments without the cycle check: entries are fresh neutralised copies.
+    encode_parts = make(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    return lambda entry: "".join(encode_parts(entry, 0))
+
+
+_encode = _make_encode()
+
+
 def _canonical(entry: Mapping[str, Any]) -> bytes:
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encode(entry).encode()
 
 
-def _seal(key: bytes, entry: Mapping[str, Any]) -> tuple[bytes, str]:
+def _mac_prototype(key: bytes) -> Any:
+    """A keyed HMAC-SHA256 to ``copy()`` per entry (cheaper than keying a new one each time)."""
+    return hmac.new(key, digestmod=sha256)
+
+
+def _seal(prototype: Any, entry: Mapping[str, Any]) -> tuple[bytes, str]:
     """The line for ``entry`` (without its newline) and its MAC.
 
     The MAC covers the canonical JSON of the entry without ``mac``; the line is that same JSON with
     ``"mac"`` appended last, so writing an entry serialises it once.
     """
     body = _canonical(entry)
-    mac = hmac.new(key, body, sha256).hexdigest()
-    return body[:-1] + b',"mac":"' + mac.encode("ascii") + b'"}', mac
+    mac = prototype.copy()
+    mac.update(body)
+    digest: str = mac.hexdigest()
+    return body[:-1] + b',"mac":"' + digest.encode("ascii") + b'"}', digest
+
+
+class _UtcClock:
+    """``datetime.now(UTC).isoformat(timespec="microseconds")``, formatting the date and time of day once
+    per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        micros = time.time_ns() // 1000
+        second, fraction = divmod(micros, 1_000_000)
+        if second != self._second:
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._prefix}.{fraction:06d}+00:00"
+
+
+_CLEAN_KEYS: dict[str, str] = {}  # field names seen, neutralised (bounded: they are the code's own names)
+_MAX_CLEAN_KEYS = 1024
+
+
+def _clean_key(key: str) -> str:
+    clean = _CLEAN_KEYS.get(key)
+    if clean is None:
+        clean = neutralise(key)
+        if len(_CLEAN_KEYS) < _MAX_CLEAN_KEYS:
+            _CLEAN_KEYS[key] = clean
+    return clean
+
+
+def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``neutralise_data(fields)``, with a fast path for the flat strings, numbers and ``None`` records hold."""
+    cleaned: dict[str, Any] = {}
+    for key, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            value = neutralise(value)
+        elif value is not None and kind is not int and kind is not float and kind is not bool:
+            value = neutralise_data(value)
+        cleaned[_clean_key(key) if type(key) is str else key] = value
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -64,11 +134,19 @@ class AuditHead:
 
 
 class AuditLog:
-    """Appends chained entries to one file. Safe across threads and (via flock) across processes."""
+    """Appends chained entries to one file. Safe across threads and (via flock) across processes.
+
+    The daemon is not the only writer: CLI commands that change tokens append to the same file from their
+    own process. So every append takes the file's ``flock``, and reads the file's size under it to notice
+    another writer's lines (and reload the chain head from them).
+    """
 
     def __init__(self, path: Path, key: bytes, *, fsync: bool = False) -> None:
         self.path = path
+        self._path = os.fspath(path)
         self._key = key
+        self._mac = _mac_prototype(key)
+        self._clock = _UtcClock()
         self._fsync = fsync
         self._lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -121,19 +199,30 @@ class AuditLog:
     def _file_identity(st: os.stat_result) -> tuple[int, int]:
         return st.st_dev, st.st_ino
 
-    def _follow_path(self) -> None:
-        """Write only to the file that *is* the audit log at ``path`` now.
+    def _lock_current_file(self) -> int:
+        """Take the flock of the file that *is* the audit log at ``path`` now; return its size.
 
         An open descriptor keeps writing to a file that was deleted, renamed away or replaced (by a
         directory, a read-only mount, …), and those entries would be lost to every reader. So each append
-        checks that ``path`` still names the open file; if another regular file took its place (restored
-        by the operator) it is adopted and its chain head reloaded; anything else raises ``OSError`` and the
-        operation is refused.
+        checks, under the lock, that ``path`` still names the open file (one ``stat``, whose size is then
+        the file's size: every writer appends under this lock); if another regular file took its place
+        (restored by the operator) it is adopted and its chain head reloaded; anything else raises
+        ``OSError`` and the operation is refused.
         """
-        current = os.stat(self.path)
-        if self._file_identity(current) == self._identity:
-            return
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        while True:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(self._path)
+            except OSError:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                raise
+            if (current.st_dev, current.st_ino) == self._identity:
+                return current.st_size
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._adopt_path()
+
+    def _adopt_path(self) -> None:
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND)
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             os.close(fd)
@@ -144,12 +233,12 @@ class AuditLog:
     def _write_entry(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "seq": self._head.seq + 1,
-            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "ts": self._clock.now(),
             "event": event,
             **fields,
             "prev": self._head.mac,
         }
-        sealed, entry["mac"] = _seal(self._key, entry)
+        sealed, entry["mac"] = _seal(self._mac, entry)
         line = sealed + b"\n"
         written = os.write(self._fd, line)
         if written != len(line):
@@ -160,13 +249,20 @@ class AuditLog:
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Append one entry and return it (with ``seq`` and ``mac``); text in it is stored neutralised."""
-        fields = neutralise_data(fields)
+        return self.append_fields(event, fields)
+
+    def append_fields(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`append` with the fields as one mapping.
+
+        Returns once the line is written (``os.write`` returned; with ``fsync`` also flushed to disk): a
+        caller may then let the recorded operation take effect. Raises :class:`AuditError` otherwise.
+        """
+        cleaned = _clean_fields(fields)
         with self._lock:
             try:
-                self._follow_path()
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                size = self._lock_current_file()
                 try:
-                    if os.fstat(self._fd).st_size != self._known_size:
+                    if size != self._known_size:
                         self._reload_head()
                     if self._torn:
                         # A writer died mid-line. Terminate the torn line and say so in the chain, so
@@ -175,7 +271,7 @@ class AuditLog:
                         self._known_size += 1
                         self._write_entry("audit_torn_line_recovered", {})
                         self._torn = False
-                    entry = self._write_entry(event, fields)
+                    entry = self._write_entry(event, cleaned)
                     if self._fsync:
                         os.fsync(self._fd)
                 finally:
@@ -184,9 +280,10 @@ class AuditLog:
                 raise AuditError(
                     f"cannot write the audit log {self.path}: {exc.strerror or exc}; operation refused"
                 ) from None
-        for listener in list(self._listeners):
-            with contextlib.suppress(Exception):  # a listener must never break auditing
-                listener(entry)
+        if self._listeners:
+            for listener in list(self._listeners):
+                with contextlib.suppress(Exception):  # a listener must never break auditing
+                    listener(entry)
         return entry
 
     def close(self) -> None:
@@ -228,6 +325,7 @@ def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyRe
     prev = GENESIS
     seq = 0
     notes: list[str] = []
+    prototype = _mac_prototype(key)
     for number, raw in enumerate(body, start=1):
         is_last = number == len(body)
         # A torn write is judged by what the writer did next, not by whether its bytes happen to parse: a
@@ -244,7 +342,7 @@ def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyRe
             return VerifyReport(False, number - 1, checkpoint, number, "unparseable line", notes=notes)
         if entry.get("prev") != prev or entry.get("seq") != seq + 1:
             return VerifyReport(False, number - 1, checkpoint, number, "chain broken (line removed or inserted)")
-        expected_line, expected_mac = _seal(key, entry)
+        expected_line, expected_mac = _seal(prototype, entry)
         if not hmac.compare_digest(expected_mac, str(mac)):
             return VerifyReport(False, number - 1, checkpoint, number, "MAC mismatch (line modified)")
         # The MAC covers the parsed value; also require the exact bytes the writer produced, so a change
