@@ -22,11 +22,11 @@ import uvicorn
 from mcp.server import MCPServer
 from starlette.types import Receive, Scope, Send
 
-from mcp_server.daemon.compose import compose_surfaces
+from mcp_server.daemon.compose import compose
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import bind_socket, open_context, run
+from mcp_server.integration import ToolsOnly
 from mcp_server.mcp.registry import ToolSpec
-from mcp_server.mcp.server import mcp_surface
 from mcp_server.settings import load_settings
 
 BENCH_SCOPE = "bench:read"
@@ -100,13 +100,16 @@ async def _serve_plain(app: Any) -> None:
 def serve_daemon() -> None:
     settings = load_settings()
     ctx = open_context(settings)
-    ctx.extras["tool_providers"] = [lambda _ctx: [ping_spec()]]
 
     def ready(c: DaemonContext) -> None:
         assert c.url is not None
         _announce(c.url)
 
-    anyio.run(lambda: run(settings, ctx=ctx, on_ready=ready, customize=lambda c: compose_surfaces(c, [mcp_surface])))
+    anyio.run(
+        lambda: run(
+            settings, ctx=ctx, on_ready=ready, customize=lambda c: compose(c, [ToolsOnly("ping", [ping_spec()])])
+        )
+    )
 
 
 def ungated_server() -> MCPServer:

@@ -31,11 +31,11 @@ from mcp import Client
 from pydantic import BaseModel
 
 from auth.scopes import Tier
-from mcp_server.daemon.compose import compose_surfaces
+from mcp_server.daemon.compose import compose
 from mcp_server.daemon.serve import open_context, run
-from mcp_server.integrations import things
+from mcp_server.integrations.things import wiring as things
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
-from mcp_server.mcp.server import build_mcp_server, mcp_surface
+from mcp_server.mcp.server import build_mcp_server
 from mcp_server.settings import load_settings
 from tools.things.dates import local_today
 from tools.things.sample import generate
@@ -147,12 +147,11 @@ def bench_cli(env: dict[str, str], database: Path, repeat: int) -> tuple[float, 
     async def serve() -> None:
         handles["token"] = anyio.lowlevel.current_token()
         handles["stop"] = stop = anyio.Event()
-        surfaces = [things.surface, mcp_surface]
         await run(
             settings,
             ctx=ctx,
             on_ready=lambda _c: ready.set(),
-            customize=lambda c: compose_surfaces(c, surfaces),
+            customize=lambda c: compose(c, [things.Things()]),
             stop=stop,
         )
 

@@ -140,7 +140,7 @@ REGISTRY: dict[str, ErrorSpec] = {
     **_specs(404, EXIT_FAILED, "not_found", "no_such_key", "consent_not_found"),
     **_specs(405, EXIT_USAGE, "method_not_allowed"),
     **_specs(413, EXIT_USAGE, "payload_too_large"),
-    **_specs(409, EXIT_CONFLICT, "already_serving"),
+    **_specs(409, EXIT_CONFLICT, "already_serving", "composition_conflict"),
     # The host side cannot do its part right now: nothing was changed.
     **_specs(503, EXIT_FAILED, "audit_unavailable", "audit_failed", "audit_error"),
     **_specs(

@@ -141,7 +141,7 @@ def test_the_admin_and_json_rpc_renderers_keep_their_envelopes() -> None:
 
 
 def test_a_things_tool_error_reads_code_then_message() -> None:
-    from mcp_server.integrations.things_extra import tool_error
+    from mcp_server.integrations.things.extra import tool_error
     from tools.things.errors import NotFoundError
 
     error = NotFoundError("to-do", "abc")

@@ -190,6 +190,7 @@ def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     _write_demo_config(home, fingerprint)
 
     from auth.scopes import validate_scope_map
+    from mcp_server.composition import integrations
     from mcp_server.daemon.compose import serve_forever
     from mcp_server.daemon.serve import bind_socket
     from mcp_server.settings import SettingsError, load_settings
@@ -237,7 +238,7 @@ def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     from mcp_server.daemon.serve import ListenError
 
     try:
-        anyio.run(serve_forever, settings, announce)
+        anyio.run(serve_forever, settings, announce, integrations())
     except ListenError as exc:
         raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
     finally:

@@ -16,7 +16,7 @@ from mcp_server.cli.app import EXIT_USAGE, Application, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from mcp_server.integrations.gpg_passphrases import PassphraseStore
+    from mcp_server.integrations.gpg.passphrases import PassphraseStore
     from tools.gpg.keys import GpgKey
 
 
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def _store(app: Application) -> PassphraseStore:
-    from mcp_server.integrations.gpg_passphrases import PassphraseStoreError, select_passphrase_store
+    from mcp_server.integrations.gpg.passphrases import PassphraseStoreError, select_passphrase_store
 
     try:
         return select_passphrase_store(app.settings.key_store, app.settings.config_dir)
@@ -77,7 +77,7 @@ def _fingerprint(text: str) -> str:
 
 
 def _run(action: Any) -> Any:
-    from mcp_server.integrations.gpg_passphrases import PassphraseStoreError
+    from mcp_server.integrations.gpg.passphrases import PassphraseStoreError
 
     try:
         return action()
@@ -123,7 +123,7 @@ def cmd_passphrase_list(app: Application, args: argparse.Namespace) -> int:
 
 
 def cmd_keys(app: Application, args: argparse.Namespace) -> int:
-    from mcp_server.integrations.gpg import build_service
+    from mcp_server.integrations.gpg.wiring import build_service
     from mcp_server.settings import SettingsError
     from tools.gpg.errors import GpgError
     from tools.gpg.passphrase import NoPassphrases

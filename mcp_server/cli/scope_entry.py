@@ -19,8 +19,8 @@ MIN_PREFIX_LENGTH = 4
 def known_scopes(app: Application) -> set[str]:
     """The scopes of the integrations this installation ships, and any more the running daemon declares."""
     from auth.admin_client import daemon_running
-    from mcp_server.integrations.gpg import SIGN_SCOPE, VERIFY_SCOPE
-    from mcp_server.integrations.things import READ_SCOPE, WRITE_SCOPE
+    from mcp_server.integrations.gpg.wiring import SIGN_SCOPE, VERIFY_SCOPE
+    from mcp_server.integrations.things.wiring import READ_SCOPE, WRITE_SCOPE
 
     known = {READ_SCOPE, WRITE_SCOPE, SIGN_SCOPE, VERIFY_SCOPE}
     if daemon_running(app.settings.admin_socket_path):

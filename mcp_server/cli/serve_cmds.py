@@ -40,12 +40,13 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
         log.warning("listening on %s without TLS: tokens cross the network in clear text", settings.host)
     import anyio
 
+    from mcp_server.composition import integrations
     from mcp_server.daemon.compose import serve_forever
     from mcp_server.daemon.home_lock import HomeBusyError
     from mcp_server.daemon.serve import EssentialTaskFailed, ListenError
 
     try:
-        anyio.run(serve_forever, settings, _announce)
+        anyio.run(serve_forever, settings, _announce, integrations())
     except SettingsError as exc:
         raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
     except HomeBusyError as exc:

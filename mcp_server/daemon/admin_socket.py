@@ -97,7 +97,7 @@ class AdminServer:
             "scopes.known": self._scopes_known,
         }
         # Surfaces add their own methods (the OAuth authorization server's consent.list / consent.decide).
-        self.methods.update(ctx.extras.get("admin_methods", {}))
+        self.methods.update(ctx.admin_methods)
         self._loop_thread = threading.get_ident()
 
     # --- lifecycle -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import EdgeAuthentication
 from mcp_server.daemon.http import BodyLimitMiddleware, RequestError
 from mcp_server.errors import http_error
+from mcp_server.integration import refuse_duplicate_paths
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ def build_app(
     if ctx.settings.management_endpoints_enabled:
         routes += management_routes.routes(ctx)
     routes += extra_routes or []
+    refuse_duplicate_paths(routes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

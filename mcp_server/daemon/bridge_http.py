@@ -45,13 +45,14 @@ def unauthorized() -> JSONResponse:
     return refusal(Decision(False, "invalid_token"))
 
 
+def ops_scopes(bridge: str) -> dict[str, str]:
+    """The scope ``GET /<bridge>/metrics`` needs, with what it allows (an integration declares it)."""
+    return {f"{bridge}:metrics": f"read {bridge}'s Prometheus metrics"}
+
+
 def ops_routes(ctx: DaemonContext, bridge: str, healthy: Callable[[], bool]) -> list[Route]:
     """``GET /<bridge>/health`` (no token) and ``GET /<bridge>/metrics`` (scope ``<bridge>:metrics``)."""
     metrics_scope = f"{bridge}:metrics"
-    ctx.known_scopes.setdefault(
-        metrics_scope,
-        {"scope": metrics_scope, "description": f"read {bridge}'s Prometheus metrics", "tools": [], "system": False},
-    )
 
     async def health(request: Request) -> Response:
         try:

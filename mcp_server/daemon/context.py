@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auth.approvals import ApprovalBroker
 from auth.authority import Authority
 from auth.gate import Decision, Gate
 from mcp_server.daemon.metrics import DaemonMetrics
 from mcp_server.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp_server.integration import Integration
+    from mcp_server.mcp.registry import ToolRegistry
+    from mcp_server.oauth.surface import OAuthServer
+
+AdminMethod = Callable[[dict[str, Any]], Awaitable[Any]]
+IntegrationT = TypeVar("IntegrationT")
 
 
 @dataclass
@@ -24,7 +33,13 @@ class DaemonContext:
     started_at: float = field(default_factory=time.time)
     url: str | None = None
     known_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Filled once by the composition (mcp_server.daemon.compose), before anything serves:
+    integrations: list[Integration] = field(default_factory=list)  # attached, in the composition root's order
+    tool_registry: ToolRegistry | None = None  # the MCP tools, when the MCP surface is mounted
+    oauth: OAuthServer | None = None  # the authorization server, when it is mounted
+    announce_lines: list[str] = field(default_factory=list)  # what `agent-auth serve` prints when ready
+    admin_methods: dict[str, AdminMethod] = field(default_factory=dict)  # admin-socket methods surfaces add
+    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake long polls at shutdown
 
     @classmethod
     def build(cls, settings: Settings, authority: Authority) -> DaemonContext:
@@ -56,6 +71,13 @@ class DaemonContext:
         }.items():
             ctx.known_scopes[name] = {"scope": name, "description": info, "tools": [], "system": True}
         return ctx
+
+    def integration(self, kind: type[IntegrationT]) -> IntegrationT:
+        """The attached integration of this type (for example to reach its service in a test)."""
+        for attached in self.integrations:
+            if isinstance(attached, kind):
+                return attached
+        raise LookupError(f"no {kind.__name__} is attached to this daemon")
 
     def status(self) -> dict[str, Any]:
         return {

@@ -245,7 +245,7 @@ async def _run_locked(
 
     def on_shutdown() -> None:
         ctx.broker.close()
-        for hook in ctx.extras.get("shutdown_hooks", []):  # e.g. wake long polls so the drain is quick
+        for hook in ctx.shutdown_hooks:  # e.g. wake long polls so the drain is quick
             hook()
 
     server = _Server(config, on_shutdown=on_shutdown, hard_exit_seconds=HARD_EXIT_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from mcp.server import MCPServer
@@ -156,23 +157,19 @@ def build_mcp_server(
     return server, middleware
 
 
-def default_registry(ctx: DaemonContext) -> ToolRegistry:
-    """whoami plus whatever tool providers the daemon was given (Things, GPG)."""
+def default_registry(tools: Iterable[ToolSpec]) -> ToolRegistry:
+    """whoami plus the tools the integrations contributed (Things, GPG)."""
     registry = ToolRegistry()
     registry.add(whoami_tool(registry))
-    for provider in ctx.extras.get("tool_providers", []):
-        for spec in provider(ctx):
-            registry.add(spec)
+    for spec in tools:
+        registry.add(spec)
     return registry
 
 
-def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
-    """Routes and lifespan hooks that mount the MCP endpoint into the daemon's app."""
+def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
+    """Routes and lifespan hooks that mount the MCP endpoint, serving ``registry``, into the daemon's app."""
     assert ctx.url is not None
     resource_url = f"{ctx.url}/mcp"
-    registry = default_registry(ctx)
-    ctx.known_scopes.update(registry.known_scopes())
-    ctx.extras["tool_registry"] = registry
     tool_lists = FamilyToolLists(ctx.gate, identity_from_request(ctx.gate))
     server, middleware = build_mcp_server(
         ctx.gate, registry, resource_url=resource_url, version=_version(), tool_lists=tool_lists
@@ -206,7 +203,7 @@ def mcp_surface(ctx: DaemonContext) -> dict[str, Any]:
     routes: list[BaseRoute] = [Route("/mcp", gated), *oauth["routes"]]
     if oauth["routes"]:  # never point clients at an authorization server that is not there
         routes.append(Route("/.well-known/oauth-protected-resource/mcp", sdk_app, methods=["GET", "OPTIONS"]))
-    ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), f"MCP endpoint {resource_url}"]
+    ctx.announce_lines.append(f"MCP endpoint {resource_url}")
     hooks = [
         lambda tg: server.session_manager.run(),
         lambda tg: tool_lists.running(tg, ctx.authority.audit),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -186,6 +187,14 @@ class ConsentAdmin:
         return self._json(consent)
 
 
+@dataclass(frozen=True)
+class OAuthServer:
+    """The mounted authorization server's state: its store and the consent pages waiting for a person."""
+
+    store: OAuthStore
+    waiters: ConsentWaiters
+
+
 async def _prune_loop(store: OAuthStore) -> None:
     while True:
         await anyio.sleep(PRUNE_INTERVAL_SECONDS)
@@ -235,8 +244,7 @@ def authorization_server(ctx: DaemonContext, resource_url: str) -> dict[str, Any
             routes[i] = Route("/token", ResourceCheck(route.app, resource_url), methods=["POST", "OPTIONS"])
     routes += consent_routes(store, waiters, known)
     admin = ConsentAdmin(store, waiters, known)
-    ctx.extras.setdefault("admin_methods", {}).update({"consent.list": admin.list, "consent.decide": admin.decide})
-    ctx.extras["oauth_store"] = store
-    ctx.extras["consent_waiters"] = waiters
-    ctx.extras.setdefault("shutdown_hooks", []).append(waiters.close)
+    ctx.admin_methods.update({"consent.list": admin.list, "consent.decide": admin.decide})
+    ctx.oauth = OAuthServer(store, waiters)
+    ctx.shutdown_hooks.append(waiters.close)
     return {"routes": routes, "lifespan_hooks": [lambda tg: tg.start_soon(_prune_loop, store)]}

@@ -11,7 +11,7 @@ from auth.errors import KeyStoreError
 from auth.keychain_status import explain_keyring_failure, os_status_of
 from auth.keys import KeyringKeyStore
 from mcp_server.integrations.bridge_errors import gpg_bridge_error
-from mcp_server.integrations.gpg_passphrases import KeyringPassphrases
+from mcp_server.integrations.gpg.passphrases import KeyringPassphrases
 from tools.gpg.errors import PassphraseUnavailableError
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from mcp_server.integrations import gpg, things
-from mcp_server.mcp.server import mcp_surface
+from mcp_server.composition import integrations
+from mcp_server.integrations.things.wiring import local_zone
 from tests.compat.original_wire import Wire
 from tests.integrations.gpg_fixtures import GpgKeys, gpg_keys, gpg_settings
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
@@ -36,14 +36,14 @@ def keys() -> Iterator[GpgKeys]:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleDatabase:
-    today = local_today(datetime.now(UTC), things.local_zone())
+    today = local_today(datetime.now(UTC), local_zone())
     return generate(tmp_path_factory.mktemp("things") / "main.sqlite", todos=120, today=today, seed=9)
 
 
 def _start(home: Path, keys: GpgKeys, sample: SampleDatabase, **overrides: Any) -> Iterator[RunningDaemon]:
     with isolated_env(home) as env:
         settings = gpg_settings(env, keys, things_database=sample.path, **overrides)
-        running = start_daemon(settings=settings, surfaces=[things.surface, gpg.surface, mcp_surface])
+        running = start_daemon(settings=settings, integrations=integrations())
         yield running
         running.stop()
 

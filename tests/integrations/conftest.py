@@ -17,8 +17,8 @@ import pytest
 
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import open_context
-from mcp_server.integrations import things
-from mcp_server.mcp.server import mcp_surface
+from mcp_server.integrations.things import Things
+from mcp_server.integrations.things import wiring as things
 from mcp_server.settings import load_settings
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
 from tools.things.dates import local_today
@@ -80,7 +80,7 @@ class ThingsDaemon:
 
 def start_things_daemon(env: dict[str, str], overrides: dict[str, Any]) -> RunningDaemon:
     """A daemon with the Things and MCP surfaces, as ``agent-auth serve`` composes them."""
-    return start_daemon(env, overrides=overrides, surfaces=[things.surface, mcp_surface])
+    return start_daemon(env, overrides=overrides, integrations=[Things()])
 
 
 @pytest.fixture

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auth.scopes import Tier
+from mcp_server.daemon.compose import compose
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import open_context
-from mcp_server.integrations import gpg
-from mcp_server.integrations.gpg_passphrases import PASSPHRASE_FILE, FilePassphrases
-from mcp_server.mcp.server import mcp_surface
+from mcp_server.integration import Integration
+from mcp_server.integrations.gpg import Gpg
+from mcp_server.integrations.gpg.passphrases import PASSPHRASE_FILE, FilePassphrases
 from mcp_server.settings import Settings, load_settings
 from tests.gpg.gpg_support import PASSPHRASE, generate_key, kill_agent
 from tests.support.daemon import RunningDaemon, start_daemon
@@ -74,11 +75,11 @@ def gpg_settings(env: Mapping[str, str], keys: GpgKeys, **overrides: Any) -> Set
 
 
 @contextmanager
-def daemon_context(settings: Settings) -> Iterator[DaemonContext]:
-    """A daemon context (gate, broker, store, audit) with the GPG surface registered, without HTTP."""
+def daemon_context(settings: Settings, integrations: Sequence[Integration] | None = None) -> Iterator[DaemonContext]:
+    """A daemon context (gate, broker, store, audit) with ``integrations`` (GPG by default) attached, without HTTP."""
     ctx = open_context(settings)
     try:
-        gpg.surface(ctx)
+        compose(ctx, [Gpg()] if integrations is None else integrations, mcp=False)
         yield ctx
     finally:
         ctx.gate.close()
@@ -94,4 +95,4 @@ def token(ctx: DaemonContext, label: str = "gpg-test", **scopes: str) -> str:
 
 def start_gpg_daemon(settings: Settings) -> RunningDaemon:
     """A daemon with the GPG and MCP surfaces, in a thread; stop it with ``RunningDaemon.stop``."""
-    return start_daemon(settings=settings, surfaces=[gpg.surface, mcp_surface])
+    return start_daemon(settings=settings, integrations=[Gpg()])

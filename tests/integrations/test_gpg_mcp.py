@@ -19,9 +19,9 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.integrations.gpg import GpgIntegration, announce_lines
-from mcp_server.integrations.gpg_tools import sign_summary
-from mcp_server.mcp.server import build_mcp_server, default_registry
+from mcp_server.integrations.gpg.mcp_tools import sign_summary
+from mcp_server.integrations.gpg.wiring import Gpg, announce_lines
+from mcp_server.mcp.server import build_mcp_server
 from tests.gpg.gpg_support import commit_payload
 from tests.integrations.gpg_fixtures import GpgKeys, daemon_context, gpg_keys, gpg_settings, token
 from tests.support.daemon import isolated_env
@@ -52,7 +52,8 @@ def ctx(tmp_path: Path, keys: GpgKeys) -> Iterator[DaemonContext]:
 @pytest.fixture
 def connect(ctx: DaemonContext) -> Callable[..., Any]:
     """``connect(gpg_sign="prompt", ...)``: an in-memory MCP client whose calls carry a new family's token."""
-    registry = default_registry(ctx)
+    registry = ctx.tool_registry
+    assert registry is not None
 
     @asynccontextmanager
     async def _connect(**scopes: str) -> AsyncIterator[Client]:
@@ -241,7 +242,7 @@ async def test_a_token_without_gpg_scopes_sees_no_gpg_tools(connect: Callable[..
 async def test_a_notation_names_the_audited_request_when_enabled(
     connect: Callable[..., Any], ctx: DaemonContext, keys: GpgKeys
 ) -> None:
-    integration: GpgIntegration = ctx.extras["gpg"]
+    integration = ctx.integration(Gpg).attached
     integration.notations_enabled = True
     async with connect(gpg_sign="allow") as client:
         signed = structured(await client.call_tool("gpg_sign", sign_args(keys.alice)))
@@ -257,7 +258,7 @@ async def test_a_notation_names_the_audited_request_when_enabled(
 
 
 def test_the_sign_summary_never_raises_and_names_the_refusal(ctx: DaemonContext, keys: GpgKeys) -> None:
-    integration: GpgIntegration = ctx.extras["gpg"]
+    integration = ctx.integration(Gpg).attached
     assert "(payload_not_git_object)" in sign_summary(integration, {"payload": "x", "key": keys.alice})
     assert "(short_key_id)" in sign_summary(integration, {"payload": commit_payload().decode(), "key": "DEADBEEF"})
     assert "invalid_request" in sign_summary(
@@ -270,8 +271,8 @@ def test_the_surface_says_so_when_no_keys_are_allowlisted(tmp_path: Path, keys: 
     with isolated_env(tmp_path / "home") as env:
         settings = gpg_settings(env, keys, gpg_allowed_keys=())
         with daemon_context(settings) as context:
-            lines = context.extras["announce_lines"]
-            names = {spec.name for spec in default_registry(context)}
+            lines = context.announce_lines
+            names = {spec.name for spec in context.tool_registry or ()}
     assert any("no keys allowlisted" in line for line in lines)
     assert {"gpg_sign", "gpg_verify", "gpg_list_keys"} <= names
-    assert announce_lines(settings, context.extras["gpg"].service) == lines
+    assert announce_lines(settings, context.integration(Gpg).attached.service) == lines

@@ -14,8 +14,8 @@ import pytest
 from auth.keys import KeyStoreKind
 from mcp_server.cli import gpg_cmds
 from mcp_server.cli.app import Application, UserError
-from mcp_server.integrations import gpg_passphrases
-from mcp_server.integrations.gpg_passphrases import (
+from mcp_server.integrations.gpg import passphrases as gpg_passphrases
+from mcp_server.integrations.gpg.passphrases import (
     PASSPHRASE_FILE,
     FilePassphrases,
     KeyringPassphrases,

@@ -20,10 +20,11 @@ import pytest
 from mcp import Client
 
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.integrations import things
-from mcp_server.integrations.things import tool_specs as things_tool_specs
-from mcp_server.mcp.registry import ToolRegistry
-from mcp_server.mcp.server import build_mcp_server, whoami_tool
+from mcp_server.integration import ToolsOnly
+from mcp_server.integrations.gpg import Gpg
+from mcp_server.integrations.things import Things
+from mcp_server.integrations.things.wiring import tool_specs as things_tool_specs
+from mcp_server.mcp.server import build_mcp_server
 from tests.gpg.gpg_support import commit_payload, run_gpg
 from tests.integrations.conftest import BERLIN, TODAY, noon
 from tests.integrations.gpg_fixtures import GpgKeys, daemon_context, gpg_keys, gpg_settings, token
@@ -82,11 +83,8 @@ def sample(tmp_path: Path) -> SampleDatabase:
 @asynccontextmanager
 async def connected(ctx: DaemonContext, label: str = "schema-test") -> AsyncIterator[Client]:
     access = token(ctx, label=label, **ALL_SCOPES)
-    registry = ToolRegistry()
-    registry.add(whoami_tool(registry))
-    for provider in ctx.extras.get("tool_providers", []):
-        for spec in provider(ctx):
-            registry.add(spec)
+    registry = ctx.tool_registry
+    assert registry is not None
     server, _ = build_mcp_server(ctx.gate, registry, token_source=lambda _ctx: access)
     async with Client(server) as client:
         yield client
@@ -97,8 +95,7 @@ def ctx(tmp_path: Path, keys: GpgKeys, sample: SampleDatabase) -> Iterator[Daemo
     eve = _fingerprint(keys.home, "eve@example.org")
     with isolated_env(tmp_path / "home") as env:
         settings = gpg_settings(env, keys, things_database=sample.path, gpg_allowed_keys=(*keys.allowed, eve))
-        with daemon_context(settings) as context:
-            things.surface(context)
+        with daemon_context(settings, [Gpg(), Things()]) as context:
             yield context
 
 
@@ -112,10 +109,13 @@ class IgnoredByThings:
 @pytest.fixture
 def unallowlisted_ctx(tmp_path: Path, keys: GpgKeys, sample: SampleDatabase) -> Iterator[DaemonContext]:
     """No key allowlisted (``gpg_list_keys`` explains why in ``note``); Things ignores writes (``submitted``)."""
-    with isolated_env(tmp_path / "bare") as env, daemon_context(gpg_settings(env, keys, gpg_allowed_keys=())) as c:
-        writer = ThingsWriter(IgnoredByThings(), ItemRateLimiter(time.monotonic), sleep=lambda _s: None)
-        service = ThingsService(ThingsDatabase(sample.path).connect, writer, lambda: noon(TODAY), BERLIN)
-        c.extras.setdefault("tool_providers", []).append(lambda _c: things_tool_specs(service))
+    writer = ThingsWriter(IgnoredByThings(), ItemRateLimiter(time.monotonic), sleep=lambda _s: None)
+    service = ThingsService(ThingsDatabase(sample.path).connect, writer, lambda: noon(TODAY), BERLIN)
+    ignored = ToolsOnly("things", things_tool_specs(service))
+    with (
+        isolated_env(tmp_path / "bare") as env,
+        daemon_context(gpg_settings(env, keys, gpg_allowed_keys=()), [Gpg(), ignored]) as c,
+    ):
         yield c
 
 

@@ -115,5 +115,5 @@ async def test_a_prompt_tier_read_waits_for_approval(things_daemon: ThingsDaemon
 
 
 def test_the_daemon_announces_which_things_data_it_serves(things_daemon: ThingsDaemon) -> None:
-    lines = things_daemon.ctx.extras["announce_lines"]
+    lines = things_daemon.ctx.announce_lines
     assert any(line.startswith("Things data: ") and str(things_daemon.sample.path) in line for line in lines)

@@ -15,7 +15,7 @@ from mcp.types import CallToolResult
 
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.integrations.things import ThingsSource, build_source, tool_specs
+from mcp_server.integrations.things.wiring import ThingsSource, build_source, tool_specs
 from mcp_server.mcp.registry import ToolRegistry
 from mcp_server.mcp.server import build_mcp_server
 from tests.integrations.conftest import BERLIN, TODAY, noon

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from mcp_server.integrations import gpg, things
-from mcp_server.mcp.server import mcp_surface
+from mcp_server.composition import integrations
+from mcp_server.integrations.things.wiring import local_zone
 from tests.gpg.gpg_support import commit_payload
 from tests.integrations.gpg_fixtures import GpgKeys, gpg_keys, gpg_settings
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
@@ -44,10 +44,10 @@ def keys() -> Iterator[GpgKeys]:
 def served(tmp_path: Path, keys: GpgKeys) -> Iterator[tuple[RunningDaemon, SampleDatabase]]:
     from datetime import UTC, datetime
 
-    sample = generate(tmp_path / "things.sqlite", todos=120, today=local_today(datetime.now(UTC), things.local_zone()))
+    sample = generate(tmp_path / "things.sqlite", todos=120, today=local_today(datetime.now(UTC), local_zone()))
     with isolated_env(tmp_path / "home") as env:
         settings = gpg_settings(env, keys, things_database=sample.path)
-        running = start_daemon(settings=settings, surfaces=[things.surface, gpg.surface, mcp_surface])
+        running = start_daemon(settings=settings, integrations=integrations())
         try:
             yield running, sample
         finally:
@@ -172,13 +172,13 @@ def test_a_default_typescript_client_receives_the_daemons_own_answer_when_nobody
 
     from mcp_server.settings import Settings
 
-    sample = generate(tmp_path / "things.sqlite", todos=20, today=local_today(datetime.now(UTC), things.local_zone()))
+    sample = generate(tmp_path / "things.sqlite", todos=20, today=local_today(datetime.now(UTC), local_zone()))
     with isolated_env(tmp_path / "home") as env:
         env.pop("AGENT_AUTH_APPROVAL_TIMEOUT_SECONDS")  # the shipped default
         settings = gpg_settings(env, keys, things_database=sample.path)
         default = next(f.default for f in dataclasses.fields(Settings) if f.name == "approval_timeout_seconds")
         assert settings.approval_timeout_seconds == default
-        running = start_daemon(settings=settings, surfaces=[things.surface, gpg.surface, mcp_surface])
+        running = start_daemon(settings=settings, integrations=integrations())
         try:
             token = running.create_family({"things:write": "prompt"}, label="unanswered").access_token
             lines = run_ts_client(

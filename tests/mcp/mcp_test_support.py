@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auth.audit import AuditLog
-from mcp_server.daemon.context import DaemonContext
+from mcp_server.integration import ToolsOnly
 from mcp_server.mcp.registry import ToolSpec
-from mcp_server.mcp.server import mcp_surface
 from tests.support.daemon import RunningDaemon, start_daemon
 
 # The scopes of the test tools, and a family holding them at every tier (one scope absent).
@@ -69,10 +68,6 @@ def notes_tools(runs: ToolRuns) -> list[ToolSpec]:
     ]
 
 
-def tool_provider(runs: ToolRuns) -> Callable[[DaemonContext], Iterable[ToolSpec]]:
-    return lambda ctx: notes_tools(runs)
-
-
 def start_mcp_daemon(
     env: Mapping[str, str],
     runs: ToolRuns,
@@ -85,10 +80,7 @@ def start_mcp_daemon(
     ``compose.serve_forever`` does, with the test tools registered as a tool provider.
     """
 
-    def register_test_tools(ctx: DaemonContext) -> None:
-        ctx.extras["tool_providers"] = [tool_provider(runs)]
-
-    return start_daemon(env, overrides=overrides, prepare=register_test_tools, surfaces=[mcp_surface])
+    return start_daemon(env, overrides=overrides, integrations=[ToolsOnly("notes", notes_tools(runs))])
 
 
 def audit_entries(audit: AuditLog | Path, event: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from mcp.shared.auth import OAuthClientMetadata
 from pydantic import AnyUrl
 
 from auth.admin_client import AdminError
+from mcp_server.oauth.surface import OAuthServer
 from tests.mcp.mcp_test_support import READ_SCOPE
 from tests.oauth.oauth_support import (
     REDIRECT_URI,
@@ -29,6 +30,11 @@ from tests.oauth.oauth_support import (
 from tests.support.daemon import RunningDaemon
 
 pytestmark = pytest.mark.anyio
+
+
+def oauth_of(daemon: RunningDaemon) -> OAuthServer:
+    assert daemon.ctx.oauth is not None, "the daemon serves no authorization server"
+    return daemon.ctx.oauth
 
 
 @pytest.fixture
@@ -149,7 +155,7 @@ async def test_a_code_is_useless_to_another_client(
 
 async def test_codes_expire(daemon: RunningDaemon, client: RawClient) -> None:
     code = await client.authorized_code()
-    store = daemon.ctx.extras["oauth_store"]
+    store = oauth_of(daemon).store
     store.clock = lambda: time.time() + 3600
     response = await client.token(code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
@@ -243,7 +249,7 @@ async def test_an_unanswered_consent_expires_into_access_denied(
 ) -> None:
     page = await Browser(http).open(client.authorize_url())
     consent = await consent_for(daemon, page.matching_code)
-    daemon.ctx.extras["oauth_store"].clock = lambda: time.time() + 3600
+    oauth_of(daemon).store.clock = lambda: time.time() + 3600
     assert (await admin(daemon, "consent.list"))["pending"] == []
     with pytest.raises(AdminError) as late:
         await admin(
@@ -310,7 +316,7 @@ async def test_a_page_waiting_for_a_decision_does_not_hold_up_shutdown(
     daemon: RunningDaemon, client: RawClient, http: httpx2.AsyncClient
 ) -> None:
     page = await Browser(http).open(client.authorize_url())
-    waiters = daemon.ctx.extras["consent_waiters"]
+    waiters = oauth_of(daemon).waiters
     answers: list[httpx2.Response] = []
 
     async def wait() -> None:

@@ -29,7 +29,8 @@ def test_loopback_http_and_https_daemons_serve_the_authorization_server(context:
     context.url = url
     paths = {getattr(r, "path", "") for r in authorization_server(context, f"{url}/mcp")["routes"]}
     assert {"/.well-known/oauth-authorization-server", "/authorize", "/token", "/register", "/revoke"} <= paths
-    assert "consent.decide" in context.extras["admin_methods"]
+    assert "consent.decide" in context.admin_methods
+    assert context.oauth is not None
 
 
 def test_a_daemon_on_a_plain_http_network_address_starts_without_it(context: DaemonContext) -> None:

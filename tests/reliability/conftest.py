@@ -1,7 +1,7 @@
 """Fixtures for the reliability and security suite: a real daemon with every surface, isolated per test.
 
 ``full_daemon`` composes the token service, the Things and GPG integrations and ``/mcp`` exactly as
-``agent-auth serve`` does (``compose.default_surfaces``), in a thread of this process, so a test can reach
+``agent-auth serve`` does (``composition.integrations()``), in a thread of this process, so a test can reach
 the broker and the store while it drives the daemon over real HTTP and the real admin socket.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server.daemon.compose import default_surfaces
+from mcp_server.composition import integrations
 from mcp_server.daemon.context import DaemonContext
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
 
@@ -36,7 +36,7 @@ def start_full_daemon(
     prepare: Callable[[DaemonContext], None] | None = None,
 ) -> RunningDaemon:
     """A daemon in a thread with every default surface (token service, Things, GPG, MCP)."""
-    return start_daemon(env, overrides=overrides, prepare=prepare, surfaces=default_surfaces())
+    return start_daemon(env, overrides=overrides, prepare=prepare, integrations=integrations())
 
 
 StartFull = Callable[..., RunningDaemon]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from mcp_server.integrations.gpg import Gpg
 from tests.gpg.gpg_support import commit_payload
 from tests.integrations.gpg_fixtures import GpgKeys, gpg_keys
 from tests.reliability.conftest import StartFull
@@ -234,7 +235,7 @@ def test_the_signature_uses_the_approved_key_even_if_the_key_listing_changes_mea
     fingerprint) signs — the request is not resolved again."""
     token = daemon.create_family({"gpg:sign": "prompt"}).access_token
     approver = Approver(daemon)
-    service = daemon.ctx.extras["gpg"].service
+    service = daemon.ctx.integration(Gpg).attached.service
     runner = service._runner
     real = runner.list_secret_keys()
     alice = next(k for k in real if k.fingerprint == keys.alice)

@@ -145,7 +145,7 @@ def test_a_request_over_four_mib_is_413_without_reaching_the_sdk(full_daemon: Ru
 
 def _every_tool(full_daemon: RunningDaemon, wrong_types: list[Any], strings: list[str]) -> int:
     family = full_daemon.create_family(ALL_SCOPES_ALLOW)
-    registered = {spec.name for spec in full_daemon.ctx.extras["tool_registry"]}
+    registered = {spec.name for spec in full_daemon.ctx.tool_registry or ()}
     tried = 0
     with httpx2.Client(base_url=full_daemon.url, timeout=30) as http:
         wire = McpWire(http, family.access_token)

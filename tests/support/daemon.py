@@ -23,9 +23,10 @@ import anyio.lowlevel
 
 from auth.families import DEFAULT_ACCESS_TTL_SECONDS, DEFAULT_REFRESH_TTL_SECONDS, IssuedTokens
 from auth.scopes import Tier
-from mcp_server.daemon.compose import Surface, compose_surfaces
+from mcp_server.daemon.compose import compose
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import open_context, run
+from mcp_server.integration import Integration
 from mcp_server.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -124,14 +125,14 @@ def start_daemon(
     *,
     overrides: Mapping[str, Any] | None = None,
     prepare: Callable[[DaemonContext], None] | None = None,
-    surfaces: Sequence[Surface] = (),
+    integrations: Sequence[Integration] | None = None,
     settings: Settings | None = None,
 ) -> RunningDaemon:
     """Start a daemon in a thread, as ``agent-auth serve`` would, and wait until it serves.
 
-    Settings come from ``env`` (or are given whole); ``prepare`` may add approval channels or tool providers
-    before it serves; ``surfaces`` are mounted as ``compose.serve_forever`` mounts them (e.g.
-    ``[things.surface, mcp_surface]``) — the token service alone when empty.
+    Settings come from ``env`` (or are given whole); ``prepare`` may add approval channels before it serves.
+    ``integrations`` (e.g. ``[Things()]``, or ``composition.integrations()``) are attached and the MCP endpoint
+    mounted as ``agent-auth serve`` composes them; without them (None) the daemon is the token service alone.
     """
     if settings is None:
         settings = load_settings(env=env, overrides=overrides)
@@ -141,6 +142,7 @@ def start_daemon(
     ready = threading.Event()
     handles: dict[str, Any] = {}
     errors: list[BaseException] = []
+    composed = None if integrations is None else list(integrations)
 
     async def main() -> None:
         handles["token"] = anyio.lowlevel.current_token()
@@ -149,7 +151,7 @@ def start_daemon(
             settings,
             ctx=ctx,
             on_ready=lambda _ctx: ready.set(),
-            customize=(lambda c: compose_surfaces(c, list(surfaces))) if surfaces else None,
+            customize=(lambda c: compose(c, composed)) if composed is not None else None,
             stop=stop,
         )
 

@@ -30,12 +30,13 @@ from starlette.routing import BaseRoute, Route
 
 from auth.gate import Decision, request_digest
 from auth.principal import Unauthenticated
-from mcp_server.daemon.bridge_http import ops_routes, refusal
+from mcp_server.daemon.bridge_http import ops_routes, ops_scopes, refusal
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
+from mcp_server.integration import Contribution
 from mcp_server.integrations.bridge_errors import things_bridge_answer
-from mcp_server.integrations.things_extra import answer, extra_tool_specs, tool_error
-from mcp_server.integrations.things_prepare import PREPARED_WRITES, prepare_write
+from mcp_server.integrations.things.extra import answer, extra_tool_specs, tool_error
+from mcp_server.integrations.things.prepare import PREPARED_WRITES, prepare_write
 from mcp_server.mcp.registry import PreparedCall, ToolSpec, run_prepared
 from tools.things import (
     Area,
@@ -536,13 +537,27 @@ def bridge_routes(ctx: DaemonContext, service: ThingsService) -> list[BaseRoute]
 # --- the surface -------------------------------------------------------------------------------
 
 
-def surface(ctx: DaemonContext) -> dict[str, Any]:
-    """Build the Things service, register its tool provider and return the bridge routes."""
-    source = build_source(ctx.settings.things_database, ctx.settings.data_dir)
-    ctx.extras["things_source"] = source
-    ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), source.description]
-    ctx.extras.setdefault("tool_providers", []).append(lambda _ctx: tool_specs(source.service))
-    log.info("%s", source.description)
-    routes = bridge_routes(ctx, source.service)
-    routes += ops_routes(ctx, "things-bridge", lambda: isinstance(source.service.list_areas(), list))
-    return {"routes": routes, "lifespan_hooks": []}
+@dataclass
+class Things:
+    """The Things 3 integration: its MCP tools and the seed's ``/things-bridge/v1`` routes.
+
+    ``source`` is the Things data being served (set by :meth:`attach`, or given to serve a prepared one).
+    """
+
+    source: ThingsSource | None = None
+    name: str = "things"
+
+    def attach(self, ctx: DaemonContext) -> Contribution:
+        if self.source is None:
+            self.source = build_source(ctx.settings.things_database, ctx.settings.data_dir)
+        source = self.source
+        log.info("%s", source.description)
+        return Contribution(
+            tools=tool_specs(source.service),
+            routes=[
+                *bridge_routes(ctx, source.service),
+                *ops_routes(ctx, "things-bridge", lambda: isinstance(source.service.list_areas(), list)),
+            ],
+            scopes=ops_scopes("things-bridge"),
+            announce=[source.description],
+        )

@@ -1,9 +1,10 @@
 """Wiring of ``tools/gpg`` into the daemon (MCP tools and the seed's REST bridge, through the gate).
 
-:func:`surface` builds one :class:`GpgIntegration` from the settings — the allowlist, ``GNUPGHOME``, the gpg
-binary, the passphrase store — registers the MCP tool provider (``gpg_tools.py``) and returns the seed's
-routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and ``/gpg-bridge/v1/verify`` (``gpg:verify``, which
-``gpg:sign`` implies), plus ``/gpg-bridge/health`` and ``/gpg-bridge/metrics``.
+:class:`Gpg` is the integration the composition root attaches: it builds one :class:`GpgIntegration` from
+the settings — the allowlist, ``GNUPGHOME``, the gpg binary, the passphrase store — and contributes the MCP
+tools (``gpg_tools.py``) and the seed's routes ``POST /gpg-bridge/v1/sign`` (scope ``gpg:sign``) and
+``/gpg-bridge/v1/verify`` (``gpg:verify``, which ``gpg:sign`` implies), plus ``/gpg-bridge/health`` and
+``/gpg-bridge/metrics``.
 
 Authorization happens in the gate only: for a sign request the route first prepares the signing plan off
 the event loop (``gpg_prepare.prepare_sign``: key resolved to one fingerprint, payload checked, the rows a
@@ -25,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from starlette.requests import Request
@@ -35,13 +35,14 @@ from starlette.routing import Route
 from auth.gate import Decision, request_digest
 from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
-from mcp_server.daemon.bridge_http import ops_routes, refusal, unauthorized
+from mcp_server.daemon.bridge_http import ops_routes, ops_scopes, refusal, unauthorized
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import identity_of
 from mcp_server.errors import http_error
+from mcp_server.integration import Contribution
 from mcp_server.integrations.bridge_errors import gpg_bridge_answer, gpg_bridge_error
-from mcp_server.integrations.gpg_passphrases import PassphraseStore, select_passphrase_store
-from mcp_server.integrations.gpg_prepare import PreparedSign, prepare_sign
+from mcp_server.integrations.gpg.passphrases import PassphraseStore, select_passphrase_store
+from mcp_server.integrations.gpg.prepare import PreparedSign, prepare_sign
 from mcp_server.settings import Settings, SettingsError
 from tools.gpg.bridge import BridgeSignRequest, handle_verify, parse_sign_request, sign_response
 from tools.gpg.errors import GpgError, InvalidRequestError, UnsupportedOperationError
@@ -295,26 +296,42 @@ def announce_lines(settings: Settings, service: GpgService) -> list[str]:
     return [f"gpg signing  {allowed} allowed key{'s' if allowed != 1 else ''} in GNUPGHOME {home}"]
 
 
-def surface(ctx: DaemonContext, *, service: GpgService | None = None) -> dict[str, Any]:
-    """Register this integration's tool provider and return its REST routes."""
-    from mcp_server.integrations.gpg_tools import tool_specs
+@dataclass
+class Gpg:
+    """The GPG integration: ``gpg_sign`` / ``gpg_verify`` / ``gpg_list_keys`` and the seed's ``/gpg-bridge/v1``.
 
-    settings = ctx.settings
-    gpg = GpgIntegration(
-        ctx,
-        service if service is not None else build_service(settings),
-        notations_enabled=settings.gpg_sign_notations,
-    )
-    ctx.extras["gpg"] = gpg
-    ctx.extras.setdefault("tool_providers", []).append(lambda _ctx: tool_specs(gpg))
-    ctx.extras["announce_lines"] = [*ctx.extras.get("announce_lines", []), *announce_lines(settings, gpg.service)]
-    for scope, description in (
-        (SIGN_SCOPE, "sign git commits and tags with an allowlisted GPG key"),
-        (VERIFY_SCOPE, "verify GPG signatures and list the allowlisted keys"),
-    ):
-        ctx.known_scopes.setdefault(scope, {"scope": scope, "description": description, "tools": [], "system": False})
-    ops = ops_routes(ctx, "gpg-bridge", lambda: shutil.which(settings.gpg_binary) is not None)
-    return {"routes": [*routes(gpg), *ops], "lifespan_hooks": []}
+    ``service`` may be given (tests); otherwise it is built from the settings at :meth:`attach`. After attaching,
+    ``bound`` is the daemon-side state every signature goes through.
+    """
+
+    service: GpgService | None = None
+    name: str = "gpg"
+    bound: GpgIntegration | None = None
+
+    @property
+    def attached(self) -> GpgIntegration:
+        """The daemon-side state built by :meth:`attach` (a lookup error before it)."""
+        if self.bound is None:
+            raise LookupError("the GPG integration is not attached to a daemon yet")
+        return self.bound
+
+    def attach(self, ctx: DaemonContext) -> Contribution:
+        from mcp_server.integrations.gpg.mcp_tools import tool_specs
+
+        settings = ctx.settings
+        service = self.service if self.service is not None else build_service(settings)
+        self.bound = gpg = GpgIntegration(ctx, service, notations_enabled=settings.gpg_sign_notations)
+        ops = ops_routes(ctx, "gpg-bridge", lambda: shutil.which(settings.gpg_binary) is not None)
+        return Contribution(
+            tools=tool_specs(gpg),
+            routes=[*routes(gpg), *ops],
+            scopes={
+                SIGN_SCOPE: "sign git commits and tags with an allowlisted GPG key",
+                VERIFY_SCOPE: "verify GPG signatures and list the allowlisted keys",
+                **ops_scopes("gpg-bridge"),
+            },
+            announce=announce_lines(settings, gpg.service),
+        )
 
 
 __all__ = [
@@ -322,10 +339,10 @@ __all__ = [
     "SIGN_SCOPE",
     "VERIFY_SCOPE",
     "CachedKeyListing",
+    "Gpg",
     "GpgIntegration",
     "PassphraseStore",
     "build_service",
     "routes",
-    "surface",
     "verify_summary",
 ]

@@ -17,8 +17,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from auth.prepared import PrepareError
-from mcp_server.integrations.gpg import SIGN_SCOPE, VERIFY_SCOPE, GpgIntegration
-from mcp_server.integrations.gpg_prepare import prepare_sign
+from mcp_server.integrations.gpg.prepare import prepare_sign
+from mcp_server.integrations.gpg.wiring import SIGN_SCOPE, VERIFY_SCOPE, GpgIntegration
 from mcp_server.mcp.enforcement import note_result
 from mcp_server.mcp.registry import PreparedCall, ToolSpec, run_prepared
 from tools.gpg.errors import GpgError, InvalidRequestError
