@@ -33,7 +33,9 @@ from pydantic import BaseModel
 from auth.scopes import Tier
 from mcp_server.daemon.compose import compose
 from mcp_server.daemon.serve import open_context, run
-from mcp_server.integrations.things import wiring as things
+from mcp_server.integrations.things import Things
+from mcp_server.integrations.things.mcp_tools import tool_specs
+from mcp_server.integrations.things.source import build_source, local_zone
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.mcp.server import build_mcp_server
 from mcp_server.settings import load_settings
@@ -92,8 +94,8 @@ async def bench_mcp(env: dict[str, str], database: Path, repeat: int) -> list[tu
     settings = load_settings(env=env, overrides={"things_database": database})
     ctx = open_context(settings)
     try:
-        source = things.build_source(database, settings.data_dir)
-        specs = things.tool_specs(source.service)
+        source = build_source(database, settings.data_dir)
+        specs = tool_specs(source.service)
         specs.append(ToolSpec(name="pong", fn=pong, scope="things:read", description="floor", read_only=True))
         token = ctx.authority.create_family({"things:read": Tier.ALLOW}).access_token
         server, _ = build_mcp_server(ctx.gate, ToolRegistry(specs), token_source=lambda _c: token)
@@ -151,7 +153,7 @@ def bench_cli(env: dict[str, str], database: Path, repeat: int) -> tuple[float, 
             settings,
             ctx=ctx,
             on_ready=lambda _c: ready.set(),
-            customize=lambda c: compose(c, [things.Things()]),
+            customize=lambda c: compose(c, [Things()]),
             stop=stop,
         )
 
@@ -187,7 +189,7 @@ def main() -> None:
         root = Path(tmp)
         database = root / "things.sqlite"
         started = time.perf_counter()
-        today = local_today(datetime.now(UTC), things.local_zone())
+        today = local_today(datetime.now(UTC), local_zone())
         sample = generate(database, todos=args.todos, today=today, seed=1)
         print(f"generated {sample.todo_count} to-dos in {time.perf_counter() - started:.2f} s\n")
 

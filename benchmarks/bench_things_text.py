@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from mcp.types import CallToolResult
 
-from mcp_server.integrations.things.wiring import tool_specs
+from mcp_server.integrations.things.mcp_tools import tool_specs
 from tools.things.database import ThingsDatabase
 from tools.things.sample import generate
 from tools.things.service import ThingsService

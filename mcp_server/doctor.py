@@ -149,7 +149,7 @@ def check_audit(settings: Settings, daemon_up: bool, local_verify: Callable[[], 
 
 
 def check_things(settings: Settings, platform: str = sys.platform) -> list[Check]:
-    from mcp_server.integrations.things.wiring import wants_sample
+    from mcp_server.integrations.things.source import wants_sample
     from tools.things.access import full_disk_access_advice
     from tools.things.database import ThingsDatabase, discover_database_path
     from tools.things.errors import DatabaseError

@@ -20,7 +20,7 @@ def known_scopes(app: Application) -> set[str]:
     """The scopes of the integrations this installation ships, and any more the running daemon declares."""
     from auth.admin_client import daemon_running
     from mcp_server.integrations.gpg.wiring import SIGN_SCOPE, VERIFY_SCOPE
-    from mcp_server.integrations.things.wiring import READ_SCOPE, WRITE_SCOPE
+    from mcp_server.integrations.things.mcp_tools import READ_SCOPE, WRITE_SCOPE
 
     known = {READ_SCOPE, WRITE_SCOPE, SIGN_SCOPE, VERIFY_SCOPE}
     if daemon_running(app.settings.admin_socket_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcp_server.cli.demo_cmds import demo_environment
-from mcp_server.integrations.things.wiring import build_source
+from mcp_server.integrations.things.source import build_source
 from mcp_server.settings import load_settings
 
 CONTAINER = "Library/Group Containers/JLMPQHK86H.com.culturedcode.ThingsMac"

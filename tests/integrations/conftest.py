@@ -18,7 +18,7 @@ import pytest
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.serve import open_context
 from mcp_server.integrations.things import Things
-from mcp_server.integrations.things import wiring as things
+from mcp_server.integrations.things.source import local_zone
 from mcp_server.settings import load_settings
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon
 from tools.things.dates import local_today
@@ -86,7 +86,7 @@ def start_things_daemon(env: dict[str, str], overrides: dict[str, Any]) -> Runni
 @pytest.fixture
 def things_daemon(env: dict[str, str], tmp_path: Path) -> Iterator[ThingsDaemon]:
     """A real daemon on 127.0.0.1:0 serving a sample database dated today (the daemon's clock is real)."""
-    today = local_today(datetime.now(UTC), things.local_zone())
+    today = local_today(datetime.now(UTC), local_zone())
     sample = generate(tmp_path / "served.sqlite", todos=120, today=today, seed=9)
     running = start_things_daemon(env, {"things_database": sample.path})
     yield ThingsDaemon(running, sample)

@@ -23,7 +23,7 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.integration import ToolsOnly
 from mcp_server.integrations.gpg import Gpg
 from mcp_server.integrations.things import Things
-from mcp_server.integrations.things.wiring import tool_specs as things_tool_specs
+from mcp_server.integrations.things.mcp_tools import tool_specs as things_tool_specs
 from mcp_server.mcp.server import build_mcp_server
 from tests.gpg.gpg_support import commit_payload, run_gpg
 from tests.integrations.conftest import BERLIN, TODAY, noon

@@ -15,7 +15,8 @@ from mcp.types import CallToolResult
 
 from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
-from mcp_server.integrations.things.wiring import ThingsSource, build_source, tool_specs
+from mcp_server.integrations.things.mcp_tools import tool_specs
+from mcp_server.integrations.things.source import ThingsSource, build_source
 from mcp_server.mcp.registry import ToolRegistry
 from mcp_server.mcp.server import build_mcp_server
 from tests.integrations.conftest import BERLIN, TODAY, noon

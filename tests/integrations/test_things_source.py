@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server.integrations.things.wiring import build_source
+from mcp_server.integrations.things.source import build_source
 from tests.integrations.conftest import BERLIN, TODAY, noon
 from tools.things import database as things_database
 from tools.things.access import full_disk_access_subject

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from mcp_server.composition import integrations
-from mcp_server.integrations.things.wiring import local_zone
+from mcp_server.integrations.things.source import local_zone
 from tests.gpg.gpg_support import commit_payload
 from tests.integrations.gpg_fixtures import GpgKeys, gpg_keys, gpg_settings
 from tests.support.daemon import RunningDaemon, isolated_env, start_daemon

@@ -27,7 +27,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from mcp_server.integrations.things.wiring import local_zone
+from mcp_server.integrations.things.source import local_zone
 from tests.reliability.conftest import StartFull
 from tools.things.database import BUSY_TIMEOUT_SECONDS
 from tools.things.dates import local_today
