@@ -20,7 +20,9 @@ from tools.things.store import START_ANYTIME, START_INBOX, START_SOMEDAY, STATUS
 
 _OPEN = "t.status = 0 AND t.trashed = 0"
 # The enclosing project is in Someday or scheduled for a later day (NULL-safe: no project, not deferred).
-PROJECT_DEFERRED = "COALESCE(p.start = 2 AND (p.startDate IS NULL OR p.startDate > :today), 0)"
+# ``{today}`` is the placeholder of today's packed date: ``:today`` here, ``?`` where values are positional.
+PROJECT_DEFERRED_AT = "COALESCE(p.start = 2 AND (p.startDate IS NULL OR p.startDate > {today}), 0)"
+PROJECT_DEFERRED = PROJECT_DEFERRED_AT.format(today=":today")
 _OVERDUE = "COALESCE(t.startDate IS NULL AND t.deadline <= :today AND t.deadlineSuppressionDate IS NULL, 0)"
 _TODAY = f"((t.start = 1 AND t.startDate IS NOT NULL) OR (t.start = 2 AND t.startDate <= :today) OR {_OVERDUE})"
 

@@ -1,16 +1,18 @@
 """Read-only queries over an open Things database connection.
 
-Set-based throughout: a page of results costs a fixed number of queries (count, page, tags,
-checklists), whatever the number of projects or items. Items whose project or heading is trashed
+Set-based throughout: a page of results costs a fixed number of queries (the list's order, scanned
+once while the database is unchanged; the page's rows by rowid; their tags; their checklists), whatever
+the number of projects or items. Rows become models in ``tools.things.rows``. Items whose project or heading is trashed
 are hidden everywhere except the Trash; repeating templates are hidden from lists.
 
-SQL text here is assembled only from constants and ``?`` placeholder lists; every value is bound.
+SQL text here is assembled only from constants and placeholder lists; every value is bound.
 """
 
 # ruff: noqa: S608 - see the docstring: no value is ever formatted into SQL
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,22 +20,20 @@ from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from tools.things import validation
 from tools.things.database import database_error
 from tools.things.datefilter import NO_DATES, ORDERS, DateFilter, Order
-from tools.things.dates import decode_packed_date, decode_reminder_time, encode_packed_date, epoch_to_datetime
+from tools.things.dates import encode_packed_date
 from tools.things.errors import NotFoundError
 from tools.things.ids import require_id
-from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES, PROJECT_DEFERRED, ListFields, classify
-from tools.things.models import Area, ListId, ListItem, Page, Project, Ref, Status, Tag, Todo
+from tools.things.lists import DEFAULT_ORDER, LIST_ORDER, LIST_PREDICATES
+from tools.things.models import Area, ChecklistItem, ListId, ListItem, Page, Project, Ref, Status, Tag, Todo
+from tools.things.rows import COLUMNS, ID, ROWID, Row, RowDecoder, checklist_items, text
 from tools.things.secret import AuthToken
 from tools.things.snapshot import ListSnapshots
 from tools.things.store import SETTINGS_ROW_ID, TYPE_PROJECT, TYPE_TODO
 
 _STATUS_CODES: dict[Status, int] = {"open": 0, "canceled": 2, "completed": 3}
-_STATUS_NAMES: dict[int, Status] = {0: "open", 2: "canceled", 3: "completed"}
 
 _FROM = """
 FROM TMTask t
@@ -42,13 +42,6 @@ LEFT JOIN TMTask p ON p.uuid = COALESCE(t.project, h.project)
 LEFT JOIN TMArea a ON a.uuid = COALESCE(t.area, p.area)
 """
 _VISIBLE = "COALESCE(p.trashed, 0) = 0 AND COALESCE(h.trashed, 0) = 0"
-_COLUMNS = f"""
-t.uuid, t.title, t.notes, t.status, t.trashed, t.start, t.startDate, t.startBucket, t.reminderTime,
-t.deadline, t.deadlineSuppressionDate, t.creationDate, t.userModificationDate, t.stopDate,
-t.rt1_repeatingTemplate IS NOT NULL OR t.rt1_recurrenceRule IS NOT NULL, t.rt1_recurrenceRule IS NOT NULL,
-p.uuid, p.title, h.uuid, h.title, a.uuid, a.title, COALESCE(p.trashed, 0) OR COALESCE(h.trashed, 0),
-{PROJECT_DEFERRED}, t.type, t.area IS NULL AND p.area IS NOT NULL
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,27 +82,12 @@ class TodoFilter:
         )
 
 
-def _text(value: object) -> str:
-    """A TEXT column as ``str`` (NULL is empty); models built from rows skip re-validation, so coerce here."""
-    if isinstance(value, str):
-        return value
-    return "" if value is None else str(value)
-
-
-def _ref(item_id: object, title: object) -> dict[str, str] | None:
-    return {"id": _text(item_id), "title": _text(title)} if item_id else None
-
-
-# Validating a whole page in one call runs in pydantic-core: several times faster than building models
-# one by one, and every item is still checked against the schema clients see.
-_TODOS: TypeAdapter[list[Todo]] = TypeAdapter(list[Todo])
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
+@functools.cache
 def _placeholders(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
@@ -124,6 +102,7 @@ class ThingsReader:
         self._snapshots = snapshots
         self._today_packed = encode_packed_date(today)
         self._tz = tz
+        self._decoder = RowDecoder(self._today_packed, tz)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -183,90 +162,70 @@ class ThingsReader:
                 ids,
             )
             for task_id, title in rows:
-                tags[task_id].append(_text(title))
+                tags[task_id].append(text(title))
         return tags
 
-    def _checklists(self, ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-        items: dict[str, list[dict[str, str]]] = defaultdict(list)
-        if ids:
-            rows = self._rows(
+    def _checklists(self, ids: Sequence[str]) -> dict[str, list[ChecklistItem]]:
+        if not ids:
+            return {}
+        return checklist_items(
+            self._rows(
                 "SELECT task, uuid, title, status FROM TMChecklistItem"
                 f' WHERE task IN ({_placeholders(len(ids))}) ORDER BY task, "index"',
                 ids,
             )
-            for task_id, uuid, title, status in rows:
-                items[task_id].append(
-                    {"id": _text(uuid), "title": _text(title), "status": _STATUS_NAMES.get(status, "open")}
-                )
-        return items
-
-    def _list_of(self, row: tuple[Any, ...]) -> ListId | None:
-        if row[15]:  # repeating template: lives in no list
-            return None
-        fields = ListFields(
-            status=row[3],
-            trashed=bool(row[4]) or bool(row[22]),
-            start=row[5],
-            start_date=row[6],
-            deadline=row[9],
-            deadline_suppressed=row[10] is not None,
-            project_deferred=bool(row[23]),
-        )
-        return classify(fields, self._today_packed)
-
-    def _todos(self, rows: list[tuple[Any, ...]]) -> list[Todo]:
-        ids = [row[0] for row in rows]
-        tags = self._tags_by_task(ids)
-        checklists = self._checklists(ids)
-        return _TODOS.validate_python(
-            [
-                dict(
-                    id=_text(row[0]),
-                    title=_text(row[1]),
-                    notes=_text(row[2]),
-                    status=_STATUS_NAMES.get(row[3], "open"),
-                    list=self._list_of(row),
-                    tags=tags.get(row[0], []),
-                    project=_ref(row[16], row[17]),
-                    area=_ref(row[20], row[21]),
-                    heading=_ref(row[18], row[19]),
-                    area_inherited=bool(row[25]),
-                    checklist=checklists.get(row[0], []),
-                    start_date=decode_packed_date(row[6]),
-                    deadline=decode_packed_date(row[9]),
-                    reminder=decode_reminder_time(row[8]),
-                    created=epoch_to_datetime(row[11], self._tz),
-                    modified=epoch_to_datetime(row[12], self._tz),
-                    completed=epoch_to_datetime(row[13], self._tz) if row[3] != 0 else None,
-                    repeating=bool(row[14]),
-                    evening=row[7] == 1,
-                )
-                for row in rows
-            ]
         )
 
-    def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Any], int]:
-        """One page and the total. A first page is a count and a LIMIT query; paging on fetches the whole
-        ordered list once into a snapshot and every page (the first one again too) slices it."""
+    def _todos(self, rows: Sequence[Row]) -> list[Todo]:
+        ids = [row[ID] for row in rows]
+        return self._decoder.todos(rows, self._tags_by_task(ids), self._checklists(ids))
+
+    def _ordered_ids(self, scan: str, params: dict[str, Any]) -> list[int]:
+        return [row[0] for row in self._rows(scan, params)]
+
+    def _fetch(self, rowids: Sequence[int]) -> list[Row]:
+        """The rows with these rowids, in this order."""
+        if not rowids:
+            return []
+        fetched = self._rows(
+            f"SELECT {COLUMNS} {_FROM} WHERE t.rowid IN ({_placeholders(len(rowids))})",
+            (self._today_packed, *rowids),
+        )
+        by_rowid = {row[ROWID]: row for row in fetched}
+        return [by_rowid[rowid] for rowid in rowids if rowid in by_rowid]
+
+    def _page(self, f: TodoFilter, item_types: tuple[int, ...], limit: int, offset: int) -> tuple[list[Row], int]:
+        """One page and the total.
+
+        The list is scanned and sorted once into its ordered rowids (a snapshot, kept while the database
+        is unchanged); each page fetches its own rows by rowid. Both reads run in one read transaction,
+        and the database stamp is checked around it, so a page never mixes the order of one state of
+        the database with the rows of another.
+        """
         where, params = self._where(f, item_types)
         order = ORDERS[f.order] if f.order is not None else LIST_ORDER[f.list] if f.list is not None else DEFAULT_ORDER
-        select = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order}"
-        if self._snapshots is not None:
-            key = (select, tuple(sorted(params.items())))
-            stamp = self._snapshots.current_stamp()  # taken first: a write during the read makes it stale
-            rows = self._snapshots.get(key, stamp)
-            if rows is None and offset > 0:  # paging on: scan and sort the whole list once
-                rows = self._rows(select, params)
-                self._snapshots.put(key, stamp, rows)
-            if rows is not None:
-                return rows[offset : offset + limit], len(rows)
-        self._rows("BEGIN")  # one snapshot for the count and the page
+        scan = f"SELECT t.rowid {_FROM} WHERE {where} ORDER BY {order}"
+        snapshots = self._snapshots
+        key = (scan, tuple(sorted(params.items())))
+        stamp = snapshots.current_stamp() if snapshots is not None else None
+        ids = snapshots.get(key, stamp) if snapshots is not None else None
+        self._rows("BEGIN")
         try:
-            total = self._rows(f"SELECT COUNT(*) {_FROM} WHERE {where}", params)[0][0]
-            rows = self._rows(f"{select} LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
+            scanned = ids is None
+            if ids is None:
+                ids = self._ordered_ids(scan, params)
+            rows = self._fetch(ids[offset : offset + limit])
+            if snapshots is not None:
+                if snapshots.current_stamp() != stamp:
+                    # Written meanwhile: this transaction may see a newer state than the cached order.
+                    if not scanned:
+                        ids = self._ordered_ids(scan, params)
+                        rows = self._fetch(ids[offset : offset + limit])
+                elif scanned:
+                    snapshots.put(key, stamp, ids)
         finally:
             self._rows("COMMIT")
-        return rows, int(total)
+        return rows, len(ids)
 
     # -- to-dos ---------------------------------------------------------------------------------
 
@@ -294,10 +253,9 @@ class ThingsReader:
         projects = iter(self._projects([r for r in rows if r[24] == TYPE_PROJECT]))
         return [next(projects) if r[24] == TYPE_PROJECT else next(todos) for r in rows]
 
-    def _by_id(self, item_id: str, item_type: int) -> list[tuple[Any, ...]]:
+    def _by_id(self, item_id: str, item_type: int) -> list[Row]:
         return self._rows(
-            f"SELECT {_COLUMNS} {_FROM} WHERE t.uuid = :id AND t.type = {item_type}",
-            {"id": item_id, "today": self._today_packed},
+            f"SELECT {COLUMNS} {_FROM} WHERE t.uuid = ? AND t.type = {item_type}", (self._today_packed, item_id)
         )
 
     def get_todo(self, todo_id: str) -> Todo:
@@ -309,7 +267,7 @@ class ThingsReader:
 
     # -- projects -------------------------------------------------------------------------------
 
-    def _projects(self, rows: list[tuple[Any, ...]]) -> list[Project]:
+    def _projects(self, rows: Sequence[Row]) -> list[Project]:
         ids = [row[0] for row in rows]
         tags = self._tags_by_task(ids)
         headings: dict[str, list[Ref]] = defaultdict(list)
@@ -337,29 +295,7 @@ class ThingsReader:
             ):
                 before = counts.get(project_id, (0, 0))
                 counts[project_id] = (before[0] + int(total), before[1] + int(open_count or 0))
-        return [
-            Project(
-                id=row[0],
-                title=row[1] or "",
-                notes=row[2] or "",
-                status=_STATUS_NAMES.get(row[3], "open"),
-                list=self._list_of(row),
-                tags=tags.get(row[0], []),
-                area=Ref(id=row[20], title=row[21] or "") if row[20] else None,
-                headings=headings.get(row[0], []),
-                start_date=decode_packed_date(row[6]),
-                deadline=decode_packed_date(row[9]),
-                reminder=decode_reminder_time(row[8]),
-                created=epoch_to_datetime(row[11], self._tz),
-                modified=epoch_to_datetime(row[12], self._tz),
-                completed=epoch_to_datetime(row[13], self._tz) if row[3] != 0 else None,
-                repeating=bool(row[14]),
-                evening=row[7] == 1,
-                todo_count=counts.get(row[0], (0, 0))[0],
-                open_todo_count=counts.get(row[0], (0, 0))[1],
-            )
-            for row in rows
-        ]
+        return self._decoder.projects(rows, tags, headings, counts)
 
     def list_projects(self, f: TodoFilter, *, limit: int | None = None, offset: int | None = None) -> Page[Project]:
         lim, off = validation.page_limit(limit), validation.page_offset(offset)
@@ -442,7 +378,7 @@ class ThingsReader:
         for table in ("TMTask", "TMArea", "TMTag"):
             rows = self._rows(f"SELECT title FROM {table} WHERE uuid = ?", (item_id,))
             if rows:
-                return _text(rows[0][0])
+                return text(rows[0][0])
         return None
 
     def area_exists(self, area_id: str) -> bool:

@@ -1,9 +1,9 @@
 """Cached list snapshots, so paging through a list scans and sorts it once, not once per page.
 
 An agent reads a long list page by page. Re-running the count, the scan and the sort for every page
-made a whole-list read several times slower than one query. Instead, the first page past the first
-one fetches the whole ordered list of rows once and keeps it, keyed by the query and its parameters,
-and every later page is a slice of it.
+made a whole-list read several times slower than one query. Instead, the first page scans the list
+once into its ordered rowids and keeps them, keyed by the query and its parameters: the total is
+their number, and every page (the first one too) fetches just its own rows by rowid.
 
 A snapshot is valid only while the database is unchanged: each entry carries a stamp of the database
 files (size and modification time, in nanoseconds, of the main file and its ``-wal``; Things keeps its
@@ -18,9 +18,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
 
-Rows = list[tuple[Any, ...]]
+Rowids = list[int]
 Stamp = Callable[[], Hashable]
 
 MAX_SNAPSHOTS = 16
@@ -45,18 +44,18 @@ def file_stamp(path: Path) -> Callable[[], Hashable]:
 
 
 class ListSnapshots:
-    """A small LRU of whole, ordered query results, each valid for one database stamp."""
+    """A small LRU of lists in order (their rowids), each valid for one database stamp."""
 
     def __init__(self, stamp: Stamp, max_entries: int = MAX_SNAPSHOTS) -> None:
         self._stamp = stamp
         self._max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[Hashable, Rows]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Rowids]] = OrderedDict()
         self._lock = threading.Lock()
 
     def current_stamp(self) -> Hashable:
         return self._stamp()
 
-    def get(self, key: Hashable, stamp: Hashable) -> Rows | None:
+    def get(self, key: Hashable, stamp: Hashable) -> Rowids | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != stamp:
@@ -64,7 +63,7 @@ class ListSnapshots:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: Hashable, stamp: Hashable, rows: Rows) -> None:
+    def put(self, key: Hashable, stamp: Hashable, rows: Rowids) -> None:
         with self._lock:
             self._entries[key] = (stamp, rows)
             self._entries.move_to_end(key)
