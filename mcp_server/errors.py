@@ -1,18 +1,24 @@
-"""One error vocabulary: every error code the project emits, and one renderer per transport.
+"""One error vocabulary: every error code the project emits, in one table, and one renderer per transport.
 
-Each package keeps its own error root (``auth.errors.AuthError``, ``tools.things.errors.ThingsError``,
-``tools.gpg.errors.GpgError``, :class:`AgentAuthError` here for the composition root): the layering keeps
-``auth/`` and ``tools/`` from sharing a class. What they share is the shape — a stable snake_case ``code``
-(:class:`CodedError`) — and this registry, which says what each code means on every surface:
+Each package keeps its own error root (``auth.errors.AuthError``, ``auth.admin_errors.AdminError``,
+``tools.things.errors.ThingsError``, ``tools.gpg.errors.GpgError``, :class:`AgentAuthError` here for the
+composition root): the layering keeps ``auth/`` and ``tools/`` from importing this module. What they share
+is the shape — a stable snake_case ``code`` (:class:`CodedError`) — and this registry, the only place that
+says what a code means on each surface (:class:`ErrorSpec`: HTTP status, CLI exit code, the original
+bridges' word for it, JSON-RPC error number). The renderers:
 
 - HTTP JSON (REST routes): the status and the ``{"error": code, "detail": …}`` body (:func:`http_error`);
-- the CLI: the process exit code (:func:`exit_code`);
+- the original ``/things-bridge`` and ``/gpg-bridge`` routes: their own, smaller vocabulary
+  (:func:`bridge_error`; ``tools/`` handlers raise, ``mcp_server.integrations.bridge_errors`` renders);
+- the ``agent-auth`` CLI: the process exit code (:func:`exit_code`); ``things-cli``: the original's exit
+  statuses (:func:`things_cli_exit`);
 - the admin socket: the ``{"id", "error": {"code", "message"}}`` envelope (:func:`admin_error`);
 - JSON-RPC / MCP: the ``error`` member of a JSON-RPC response (:func:`jsonrpc_error`) and the text of an
   MCP tool error (:func:`tool_error_text`).
 
 A code missing from :data:`REGISTRY` still renders (HTTP 400, exit 1), but ``tests/test_error_codes.py``
-requires every code defined on an error class to be registered, so the vocabulary stays closed.
+requires every code an error class carries or a call site writes to be registered, and fails on a module
+that pairs a code with a status or an exit code itself (a second table).
 """
 
 from __future__ import annotations
@@ -31,6 +37,24 @@ EXIT_NOT_FOUND = 3
 EXIT_STORE = 4
 EXIT_UNREACHABLE = 5
 EXIT_CONFLICT = 6
+
+
+# Exit statuses of things-cli, the original's (its clients and scripts branch on them).
+THINGS_CLI_EXIT_OK = 0
+THINGS_CLI_EXIT_USAGE = 1
+THINGS_CLI_EXIT_AUTH = 2
+THINGS_CLI_EXIT_FORBIDDEN = 3
+THINGS_CLI_EXIT_NOT_FOUND = 4
+THINGS_CLI_EXIT_UNAVAILABLE = 5
+
+
+# JSON-RPC error numbers: its own for a body that is not JSON-RPC, else one from the range JSON-RPC leaves to
+# implementations; the stable part for callers is ``data.error`` (the code).
+JSONRPC_PARSE_ERROR = -32700
+JSONRPC_SERVER_ERROR = -32000
+JSONRPC_INSUFFICIENT_SCOPE = -32003
+JSONRPC_TOKEN_REFUSED = -32004
+JSONRPC_TOO_MANY_SESSIONS = -32005
 
 
 class CodedError(Protocol):
@@ -63,6 +87,7 @@ class ErrorSpec:
     http_status: int
     exit_code: int = EXIT_FAILED
     bridge: str | None = None
+    jsonrpc: int = JSONRPC_SERVER_ERROR
 
 
 def _specs(http_status: int, exit_code: int, *codes: str) -> dict[str, ErrorSpec]:
@@ -99,7 +124,7 @@ REGISTRY: dict[str, ErrorSpec] = {
         "peer_refused",
         "access_denied",
     ),
-    **_specs(429, EXIT_FAILED, "rate_limited", "too_many_pending", "too_many_clients"),
+    **_specs(429, EXIT_FAILED, "rate_limited", "too_many_pending", "too_many_clients", "too_many_sessions"),
     # The request itself is wrong.
     **_specs(
         400,
@@ -120,7 +145,6 @@ REGISTRY: dict[str, ErrorSpec] = {
         "invalid_notation",
         "unsupported_operation",
         "unknown_method",
-        "request_too_large",
         "payload_rejected",
         "payload_not_git_object",
         "payload_already_signed",
@@ -137,9 +161,10 @@ REGISTRY: dict[str, ErrorSpec] = {
         "matching_code_mismatch",
     ),
     **_specs(404, EXIT_NOT_FOUND, "family_not_found"),
-    **_specs(404, EXIT_FAILED, "not_found", "no_such_key", "consent_not_found"),
+    **_specs(404, EXIT_NOT_FOUND, "consent_not_found"),
+    **_specs(404, EXIT_FAILED, "not_found", "no_such_key"),
     **_specs(405, EXIT_USAGE, "method_not_allowed"),
-    **_specs(413, EXIT_USAGE, "payload_too_large"),
+    **_specs(413, EXIT_USAGE, "payload_too_large", "request_too_large"),
     **_specs(409, EXIT_CONFLICT, "already_serving", "composition_conflict"),
     # The host side cannot do its part right now: nothing was changed.
     **_specs(503, EXIT_FAILED, "audit_unavailable", "audit_failed", "audit_error"),
@@ -184,16 +209,56 @@ REGISTRY: dict[str, ErrorSpec] = {
         "bad_passphrase",
         "signing_failed",
         "signer_mismatch",
-        "sandbox_unavailable",
     ),
+    **_specs(503, EXIT_USAGE, "sandbox_unavailable"),
     **_specs(400, EXIT_USAGE, "invalid_form", "shim_not_configured", "stand_in_refusal"),
     **_specs(502, EXIT_FAILED, "shim_error", "gpg_unavailable"),
     **_specs(503, EXIT_CONFLICT, "listen_failed"),
+    # A call whose caller went away while a person decided: only ever in its decision record.
+    **_specs(400, EXIT_FAILED, "cancelled"),
+    # The terminal notifier's answers to the daemon (``agent-auth notify-terminal``).
+    **_specs(401, EXIT_FAILED, "unauthenticated"),
+    **_specs(403, EXIT_FAILED, "cross_origin_refused"),
+    **_specs(410, EXIT_FAILED, "request_expired"),
+    **_specs(411, EXIT_USAGE, "length_required"),
+    **_specs(415, EXIT_USAGE, "json_required"),
+    **_specs(503, EXIT_FAILED, "no_daemon_secret"),
+    # The CLI's own (the person at the terminal typed or set up something it cannot use); the status is for
+    # completeness, only the exit code is ever rendered.
+    **_specs(
+        400,
+        EXIT_USAGE,
+        "confirmation_needed",
+        "empty_passphrase",
+        "passphrase_mismatch",
+        "unknown_scope",
+        "ambiguous_family",
+        "unsupported_platform",
+        "config_invalid",
+    ),
+    **_specs(401, EXIT_FAILED, "not_logged_in", "access_token_expired"),
+    **_specs(400, EXIT_FAILED, "invalid_url"),
+    **_specs(503, EXIT_STORE, "store_unusable"),
+    **_specs(503, EXIT_UNREACHABLE, "daemon_unavailable"),
+    **_specs(403, EXIT_FAILED, "admin_socket_untrusted"),
+    **_specs(502, EXIT_FAILED, "protocol_error"),
+    **_specs(
+        500,
+        EXIT_FAILED,
+        "audit_unreadable",
+        "credentials_corrupt",
+        "passphrase_store_unavailable",
+        "executable_not_found",
+        "config_unreadable",
+        "invalid_home",
+        "service_start_failed",
+    ),
     # The roots: an error raised as its package's base class, with no more precise code.
     **_specs(
         500,
         EXIT_FAILED,
         "internal_error",
+        "not_prepared",
         "http_error",
         "essential_task_failed",
         "peer_credentials_unsupported",
@@ -240,6 +305,18 @@ _bridge("no_such_key", "no_such_key")
 _bridge("bad_signature", "bad_signature")
 _bridge("signing_backend_unavailable", "gpg_timeout")
 _bridge("gpg_permission_denied", "passphrase_required", "bad_passphrase", "passphrase_unavailable")
+
+
+def _jsonrpc(number: int, *codes: str) -> None:
+    """JSON-RPC answers each of ``codes`` with error number ``number``."""
+    for code in codes:
+        REGISTRY[code] = replace(REGISTRY[code], jsonrpc=number)
+
+
+_jsonrpc(JSONRPC_TOKEN_REFUSED, "invalid_token", "token_expired", "token_revoked")
+_jsonrpc(JSONRPC_INSUFFICIENT_SCOPE, "insufficient_scope")
+_jsonrpc(JSONRPC_TOO_MANY_SESSIONS, "too_many_sessions")
+_jsonrpc(JSONRPC_PARSE_ERROR, "malformed_request")
 
 UNREGISTERED = ErrorSpec("unregistered", 400, EXIT_FAILED)
 
@@ -292,19 +369,35 @@ def bridge_error(code: str, detail: str | None = None, /, *, fallback: str, **ex
     return http_status(wire), body
 
 
+def code_for_http_exception(status: int) -> str:
+    """The code of a bare HTTP error the web framework raises (no route, wrong method), rendered at its status."""
+    return {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+
+
+def things_cli_exit(code: str, status: int | None = None) -> int:
+    """things-cli's exit status for an error: by the HTTP status the daemon answered with (``status``), else the
+    code's registered one — a bad argument 1, a token refused 2, a scope refused 3, not found 4, else 5."""
+    by_status = {
+        400: THINGS_CLI_EXIT_USAGE,
+        401: THINGS_CLI_EXIT_AUTH,
+        403: THINGS_CLI_EXIT_FORBIDDEN,
+        404: THINGS_CLI_EXIT_NOT_FOUND,
+    }
+    return by_status.get(status if status is not None else http_status(code), THINGS_CLI_EXIT_UNAVAILABLE)
+
+
 def admin_error(request_id: Any, code: str, message: str) -> dict[str, Any]:
     """The admin socket's error envelope."""
     return {"id": request_id, "error": {"code": code, "message": message}}
 
 
-def jsonrpc_error(request_id: Any, number: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """A JSON-RPC 2.0 error response; the stable part for callers is ``data.error`` (the code)."""
-    error: dict[str, Any] = {"code": number, "message": message}
-    if code is not None:
-        error["data"] = {"error": code}
+def jsonrpc_error(request_id: Any, code: str, message: str, **data: Any) -> dict[str, Any]:
+    """A JSON-RPC 2.0 error response: the code's error number, ``message``, and ``data`` whose ``error`` is the
+    code (the stable part for callers) with any further fields."""
+    error = {"code": spec_for(code).jsonrpc, "message": message, "data": {"error": code, **data}}
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 def tool_error_text(code: str, message: str) -> str:
-    """The text of an MCP tool error: the code first, so a model can act on it, then how to fix it."""
-    return f"{code}: {message}"
+    """The text of an MCP tool error: what happened and how to fix it, then the stable code in brackets."""
+    return f"{message} [{code}]"

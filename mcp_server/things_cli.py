@@ -21,16 +21,28 @@ from urllib.parse import quote, urlencode
 from auth.untrusted import neutralise
 from mcp_server.client.credentials import CredentialsError, CredentialStore, fresh_access_token
 from mcp_server.client.http import DaemonUnreachableError, HttpResult, request_json
+from mcp_server.errors import (
+    THINGS_CLI_EXIT_AUTH,
+    THINGS_CLI_EXIT_FORBIDDEN,
+    THINGS_CLI_EXIT_NOT_FOUND,
+    THINGS_CLI_EXIT_OK,
+    THINGS_CLI_EXIT_UNAVAILABLE,
+    THINGS_CLI_EXIT_USAGE,
+    AgentAuthError,
+    things_cli_exit,
+)
+
+# The original things-cli's exit statuses (tests and scripts read them from here).
+EXIT_OK = THINGS_CLI_EXIT_OK
+EXIT_USAGE = THINGS_CLI_EXIT_USAGE
+EXIT_AUTH = THINGS_CLI_EXIT_AUTH
+EXIT_FORBIDDEN = THINGS_CLI_EXIT_FORBIDDEN
+EXIT_NOT_FOUND = THINGS_CLI_EXIT_NOT_FOUND
+EXIT_UNAVAILABLE = THINGS_CLI_EXIT_UNAVAILABLE
 
 DEFAULT_URL = "http://127.0.0.1:9100"
 PREFIX = "/things-bridge/v1"
 
-EXIT_OK = 0
-EXIT_USAGE = 1
-EXIT_AUTH = 2
-EXIT_FORBIDDEN = 3
-EXIT_NOT_FOUND = 4
-EXIT_UNAVAILABLE = 5
 
 EPILOG = f"""\
 credentials:
@@ -50,11 +62,15 @@ examples:
 """
 
 
-class CliError(Exception):
-    def __init__(self, exit_code: int, message: str) -> None:
+class CliError(AgentAuthError):
+    """A failure to report: ``code`` is the daemon's error code (or ours); the exit status is the original
+    things-cli's for the HTTP status the answer had, or the code's registered one (:func:`things_cli_exit`)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.code = code
         self.message = message
+        self.exit_code = things_cli_exit(code, status)
 
 
 # --- talking to the daemon ---------------------------------------------------------------------
@@ -94,23 +110,22 @@ def _http_error(result: HttpResult) -> CliError:
             if code == "token_expired"
             else "the daemon rejected the token; log in again with 'agent-auth login'"
         )
-        return CliError(EXIT_AUTH, f"authentication failed ({code}): {hint}")
+        return CliError(code, f"authentication failed ({code}): {hint}", status=result.status)
     if result.status == 403:
-        return CliError(EXIT_FORBIDDEN, f"scope denied ({code}): the token needs things:read (allow or prompt)")
+        message = f"scope denied ({code}): the token needs things:read (allow or prompt)"
+        return CliError(code, message, status=result.status)
     if result.status == 404:
-        return CliError(EXIT_NOT_FOUND, f"not found ({code})")
+        return CliError(code, f"not found ({code})", status=result.status)
     if result.status == 400:
         field = result.body.get("field")
-        return CliError(EXIT_USAGE, f"invalid argument{f' {field!r}' if field else ''} ({code})")
+        return CliError(code, f"invalid argument{f' {field!r}' if field else ''} ({code})", status=result.status)
     if result.status == 429:
         wait = result.headers.get("retry-after", "a few")
-        return CliError(EXIT_UNAVAILABLE, f"rate limited: try again in {wait} seconds")
+        return CliError(code, f"rate limited: try again in {wait} seconds", status=result.status)
     if code == "things_permission_denied":
-        return CliError(
-            EXIT_UNAVAILABLE,
-            "the daemon cannot read the Things database (on macOS grant it Full Disk Access)",
-        )
-    return CliError(EXIT_UNAVAILABLE, f"bridge unavailable ({result.status} {code})")
+        message = "the daemon cannot read the Things database (on macOS grant it Full Disk Access)"
+        return CliError(code, message, status=result.status)
+    return CliError(code, f"bridge unavailable ({result.status} {code})", status=result.status)
 
 
 def connect(env: dict[str, str] | None = None, store: CredentialStore | None = None) -> BridgeClient:
@@ -124,14 +139,14 @@ def connect(env: dict[str, str] | None = None, store: CredentialStore | None = N
     try:
         credentials = fresh_access_token(store)
     except CredentialsError as exc:
-        raise CliError(EXIT_AUTH, exc.message) from None
+        raise CliError("not_logged_in", exc.message) from None
 
     def refresh() -> str:
         try:
             # An infinite margin forces a refresh: the daemon says the token we hold has expired.
             return fresh_access_token(store, margin_seconds=float("inf")).access_token
         except CredentialsError as exc:
-            raise CliError(EXIT_AUTH, exc.message) from None
+            raise CliError("not_logged_in", exc.message) from None
 
     url = url_override or credentials.server_url.rstrip("/")
     return BridgeClient(url, credentials.access_token, refresh, credentials.ca_cert)
@@ -386,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except DaemonUnreachableError as exc:
         print(f"things-cli: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        return things_cli_exit(exc.code)
     except BrokenPipeError:  # `things-cli todos list | head`
         return EXIT_OK
     return EXIT_OK

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
 import pkgutil
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import auth.errors
 from auth.errors import AuthError, FamilyNotFoundError, KeyStoreError, StoreError
-from mcp_server.daemon.http import error_response
+from auth.oauth_store import ConsentNotFoundError
 from mcp_server.errors import (
+    EXIT_CONFLICT,
     EXIT_FAILED,
     EXIT_NOT_FOUND,
     EXIT_STORE,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     REGISTRY,
     admin_error,
@@ -88,8 +93,8 @@ def test_an_unregistered_code_takes_the_callers_default_status() -> None:
 
 def legacy_exit_code(error: AuthError) -> int:
     """What the CLI answered before the registry, by class."""
-    if isinstance(error, FamilyNotFoundError):
-        return EXIT_NOT_FOUND
+    if isinstance(error, FamilyNotFoundError | ConsentNotFoundError):
+        return EXIT_NOT_FOUND  # the CLI's consent commands always said 3; the class now agrees with them
     if isinstance(error, KeyStoreError | StoreError):
         return EXIT_STORE
     if isinstance(error, ValueError):
@@ -121,7 +126,7 @@ def test_the_http_renderer_writes_the_same_bytes_as_before(
     assert rendered.status_code == status
     assert rendered.body == json.dumps(legacy_body, ensure_ascii=False, separators=(",", ":")).encode()
     assert rendered.headers["retry-after"] == "3"
-    explicit = error_response(409, code, detail, **extra)
+    explicit = http_error(code, detail, status=409, **extra)
     assert (explicit.status_code, explicit.body) == (409, rendered.body)
 
 
@@ -130,22 +135,47 @@ def test_the_admin_and_json_rpc_renderers_keep_their_envelopes() -> None:
         "id": 7,
         "error": {"code": "unknown_method", "message": "no method 'x'"},
     }
-    assert jsonrpc_error(3, TOKEN_REFUSED_ERROR_CODE, token_refused_message("token_expired"), "token_expired") == (
-        token_refused_error("token_expired", 3)
-    )
-    assert jsonrpc_error(None, -32603, "boom") == {
+    # The token refusal's body, byte for byte what it was (number -32004, data.error the code).
+    assert token_refused_error("token_expired", 3) == {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "error": {
+            "code": TOKEN_REFUSED_ERROR_CODE,
+            "message": token_refused_message("token_expired"),
+            "data": {"error": "token_expired"},
+        },
+    }
+    assert TOKEN_REFUSED_ERROR_CODE == -32004
+    assert jsonrpc_error(None, "too_many_sessions", "close one", limit=4) == {
         "jsonrpc": "2.0",
         "id": None,
-        "error": {"code": -32603, "message": "boom"},
+        "error": {"code": -32005, "message": "close one", "data": {"error": "too_many_sessions", "limit": 4}},
     }
 
 
-def test_a_things_tool_error_reads_code_then_message() -> None:
+@pytest.mark.parametrize(
+    ("code", "number"),
+    [
+        ("invalid_token", -32004),
+        ("token_expired", -32004),
+        ("token_revoked", -32004),
+        ("insufficient_scope", -32003),
+        ("too_many_sessions", -32005),
+        ("malformed_request", -32700),
+        ("scope_denied", -32000),
+    ],
+)
+def test_json_rpc_numbers_come_from_the_registry(code: str, number: int) -> None:
+    assert jsonrpc_error(1, code, "m")["error"]["code"] == number
+    assert all(-32768 <= spec.jsonrpc <= -32000 for spec in REGISTRY.values())
+
+
+def test_a_things_tool_error_reads_message_then_code() -> None:
     from mcp_server.integrations.things.extra import tool_error
     from tools.things.errors import NotFoundError
 
     error = NotFoundError("to-do", "abc")
-    assert str(tool_error(error)) == f"not_found: {error}"
+    assert str(tool_error(error)) == f"{error} [not_found]"
 
 
 # --- the original bridges: the seed's codes and statuses, now rendered from the registry -------------------
@@ -253,3 +283,201 @@ def test_a_gate_refusal_answers_the_bridge_as_before(code: str, expected: tuple[
     assert (response.status_code, json.loads(response.body)) == (expected[0], {"error": expected[1]})
     assert ("www-authenticate" in response.headers) == (expected[0] == 401)
     assert ("retry-after" in response.headers) == (expected[0] == 429)
+
+
+# --- one table: no module outside the registry pairs a code with a status or an exit code -----------------
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY_MODULE = "mcp_server/errors.py"
+# Deliberate, documented exceptions to the code's own status, each on one route of the original's wire.
+OVERRIDES = {
+    # Revoking a family that is already revoked: the original answered 409 on this route (401 elsewhere).
+    ("mcp_server/daemon/management_routes.py", "family_revoked", 409),
+}
+
+
+def _is_status(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and 400 <= node.value < 600
+
+
+def _is_exit(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name.startswith("EXIT_")
+
+
+def _code_of(node: ast.AST) -> str | None:
+    """A literal error code (``"scope_denied"``), or the code of a literal ``{"error": "..."}`` body."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+        if text in REGISTRY or re.fullmatch(r"[a-z]+(_[a-z]+)+", text):
+            return text
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "error" and isinstance(value, ast.Constant):
+                return str(value.value)
+    return None
+
+
+def private_tables(source: str, path: str) -> list[tuple[str, int, str]]:
+    """Every place in ``source`` that decides a code's HTTP status or exit code itself: a dict or tuple pairing a
+    code with a status (either way round), a call passing a literal status next to a literal code, an error
+    built with an exit code. ``(path, line, text)`` each."""
+    found: list[tuple[str, int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        hit = False
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if key is None:
+                    continue
+                statuses = value.elts if isinstance(value, ast.Tuple) else [value]
+                coded = _code_of(key) is not None and any(_is_status(v) or _is_exit(v) for v in statuses)
+                hit = hit or coded or (_is_status(key) and _code_of(value) is not None)
+        elif isinstance(node, ast.Tuple):
+            hit = any(map(_is_status, node.elts)) and any(_code_of(e) is not None for e in node.elts)
+        elif isinstance(node, ast.Call):
+            args = [*node.args, *(k.value for k in node.keywords)]
+            codes = {code for a in args if (code := _code_of(a)) is not None}
+            statuses = {a.value for a in args if _is_status(a) and isinstance(a, ast.Constant)}
+            hit = bool(codes and statuses) and not {(path, c, s) for c in codes for s in statuses} <= OVERRIDES
+            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            hit = hit or (callee.endswith("Error") and any(map(_is_exit, args)))
+        if hit:
+            found.append((path, getattr(node, "lineno", 0), ast.unparse(node)[:120]))
+    return found
+
+
+def test_no_module_keeps_a_table_of_its_own() -> None:
+    found = []
+    for package in PACKAGES:
+        for file in sorted((ROOT / package).rglob("*.py")):
+            path = file.relative_to(ROOT).as_posix()
+            if path != REGISTRY_MODULE:
+                found += private_tables(file.read_text(encoding="utf-8"), path)
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        # The four tables there were before the registry took them over.
+        '_ERROR_MAP = ((PayloadTooLargeError, 413, "payload_too_large"), (NoSuchKeyError, 404, "no_such_key"))',
+        'def error_response(exc):\n    if isinstance(exc, NotFoundError):\n        return 404, {"error": "not_found"}',
+        '_REFUSALS = {"token_expired": (401, "token_expired"), "rate_limited": (429, "rate_limited")}',
+        "raise CliError(EXIT_AUTH, exc.message)",
+        # And the ways a new one would be written.
+        'STATUS = {"scope_denied": 403, "rate_limited": 429}',
+        'EXITS = {"keys_missing": EXIT_STORE}',
+        "code = {404: 'not_found', 405: 'method_not_allowed'}.get(status)",
+        'return JSONResponse({"error": "authz_unavailable"}, status_code=502)',
+        'raise RequestError(400, "malformed_request", "bad")',
+        'raise UserError("no", code="config_invalid", exit_code=EXIT_USAGE)',
+        'self._send(403, {"error": "cross_origin_refused"})',
+    ],
+)
+def test_the_table_check_finds_a_second_table(table: str) -> None:
+    assert private_tables(table, "mcp_server/new_module.py") != []
+
+
+def test_literal_codes_raised_anywhere_are_registered() -> None:
+    """A code written where an error is raised or rendered (``code="..."``, ``UserError(..., code=...)``,
+    ``http_error("...")``, ``RequestError("...")``) is in the registry, so every transport can render it."""
+    renderers = {"http_error", "RequestError", "bridge_error", "tool_error_text", "admin_error", "CliError"}
+    unregistered = []
+    for package in PACKAGES:
+        for file in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                candidates = [k.value for k in node.keywords if k.arg == "code"]
+                if callee in renderers and node.args:
+                    candidates.append(node.args[1] if callee == "admin_error" else node.args[0])
+                for value in candidates:
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value not in REGISTRY:
+                        unregistered.append(f"{file.relative_to(ROOT)}:{node.lineno} {value.value}")
+    assert unregistered == []
+
+
+# --- the CLIs: exit codes from the registry -------------------------------------------------------------
+
+# What each `agent-auth` command site answered before its UserError took the registry's exit code.
+USER_ERROR_EXITS_BEFORE = {
+    "store_unusable": EXIT_STORE,
+    "malformed_input": EXIT_USAGE,
+    "not_logged_in": EXIT_FAILED,
+    "confirmation_needed": EXIT_USAGE,
+    "consent_not_found": EXIT_NOT_FOUND,
+    "invalid_scope": EXIT_USAGE,
+    "invalid_home": EXIT_FAILED,
+    "empty_passphrase": EXIT_USAGE,
+    "passphrase_mismatch": EXIT_USAGE,
+    "executable_not_found": EXIT_FAILED,
+    "config_invalid": EXIT_USAGE,  # one of its two sites said 1 for the same bad file; both say 2 now
+    "config_unreadable": EXIT_FAILED,
+    "unknown_scope": EXIT_USAGE,
+    "family_not_found": EXIT_NOT_FOUND,
+    "ambiguous_family": EXIT_USAGE,
+    "unsupported_platform": EXIT_USAGE,
+    "service_start_failed": EXIT_FAILED,
+    "invalid_settings": EXIT_USAGE,
+    "daemon_unreachable": EXIT_UNREACHABLE,
+    "daemon_unavailable": EXIT_UNREACHABLE,
+    "already_serving": EXIT_CONFLICT,
+    "listen_failed": EXIT_CONFLICT,
+    "essential_task_failed": EXIT_FAILED,
+    "sandbox_unavailable": EXIT_USAGE,
+    "invalid_key_spec": EXIT_USAGE,
+    "short_key_id": EXIT_USAGE,
+    "passphrase_store_unavailable": EXIT_FAILED,
+    "credentials_corrupt": EXIT_FAILED,
+    "gpg_unavailable": EXIT_FAILED,
+    "token_revoked": EXIT_FAILED,
+    "token_expired": EXIT_FAILED,
+    "refresh_token_expired": EXIT_FAILED,
+    "invalid_url": EXIT_FAILED,
+    "invalid_argument": EXIT_USAGE,
+    "reserved_scope": EXIT_USAGE,
+    "invalid_params": EXIT_USAGE,
+}
+
+
+@pytest.mark.parametrize(("code", "before"), sorted(USER_ERROR_EXITS_BEFORE.items()))
+def test_a_cli_error_exits_as_its_command_did(code: str, before: int) -> None:
+    from mcp_server.cli.app import UserError
+
+    assert code in REGISTRY
+    assert UserError("message", code=code).exit_code == before
+
+
+def test_a_user_error_cannot_choose_its_exit_code() -> None:
+    from mcp_server.cli.app import UserError
+
+    assert "exit_code" not in inspect.signature(UserError).parameters
+    # The one documented rule: a check that could not run exits 2, whatever stopped it.
+    assert UserError("keys gone", code="keys_missing").exit_code == EXIT_STORE
+    assert UserError("keys gone", code="keys_missing", check_could_not_run=True).exit_code == EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "before"),
+    [
+        ("token_expired", 401, 2),
+        ("unauthorized", 401, 2),
+        ("scope_denied", 403, 3),
+        ("not_found", 404, 4),
+        ("invalid_argument", 400, 1),
+        ("rate_limited", 429, 5),
+        ("things_permission_denied", 503, 5),
+        ("things_unavailable", 502, 5),
+        ("authz_unavailable", 502, 5),
+        ("http_418", 418, 5),
+    ],
+)
+def test_things_cli_exits_as_the_original(code: str, status: int, before: int) -> None:
+    from mcp_server.things_cli import CliError
+
+    assert CliError(code, "message", status=status).exit_code == before
+    if code in REGISTRY:
+        assert CliError(code, "message").exit_code == before  # the code alone says the same
+    assert CliError("not_logged_in", "no credentials").exit_code == 2
+    assert CliError("daemon_unreachable", "down").exit_code == 5

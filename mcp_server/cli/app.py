@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from auth.errors import AuthError
 from auth.untrusted import neutralise
 
 # The exit codes live with the error vocabulary; commands import them from here.
@@ -20,7 +19,7 @@ from mcp_server.errors import EXIT_OK as EXIT_OK
 from mcp_server.errors import EXIT_STORE as EXIT_STORE
 from mcp_server.errors import EXIT_UNREACHABLE as EXIT_UNREACHABLE
 from mcp_server.errors import EXIT_USAGE as EXIT_USAGE
-from mcp_server.errors import AgentAuthError, exit_code
+from mcp_server.errors import AgentAuthError, CodedError, exit_code
 from mcp_server.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -42,19 +41,24 @@ EXIT_CODES_HELP = """exit codes:
 
 
 class UserError(AgentAuthError):
-    """An error to report to the person at the terminal, with a hint and an exit code."""
+    """An error to report to the person at the terminal, with a hint.
 
-    def __init__(self, message: str, *, code: str, exit_code: int = EXIT_FAILED, hint: str | None = None) -> None:
+    The exit code is the registry's for ``code`` (``mcp_server.errors``), never chosen where the error is
+    raised — except the one documented rule of the table above: a check that could not run exits 2 whatever
+    stopped it (``verify-audit`` with its keys gone says ``keys_missing`` and exits 2, not 4).
+    """
+
+    def __init__(self, message: str, *, code: str, hint: str | None = None, check_could_not_run: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
-        self.exit_code = exit_code
+        self.exit_code = EXIT_USAGE if check_could_not_run else exit_code(code)
         self.hint = hint
 
-
-def exit_code_for(error: AuthError) -> int:
-    """The exit code the error vocabulary gives the error's code."""
-    return exit_code(error)
+    @classmethod
+    def of(cls, error: CodedError, hint: str | None = None) -> UserError:
+        """An error of another package, reported with its own message and code."""
+        return cls(getattr(error, "message", None) or str(error), code=error.code, hint=hint)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class Application:
             try:
                 self._settings = load_settings()
             except SettingsError as exc:
-                raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+                raise UserError(str(exc), code=exc.code) from None
         return self._settings
 
     def authority(self) -> Authority:
@@ -88,7 +92,6 @@ class Application:
                 raise UserError(
                     f"cannot use {where}: {exc.strerror or exc}",
                     code="store_unusable",
-                    exit_code=EXIT_STORE,
                     hint="agent-auth keeps its data in directories it can create and own; move what is in the way",
                 ) from None
         return self._authority

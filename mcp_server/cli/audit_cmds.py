@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from auth.errors import AuthError
-from mcp_server.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import EXIT_FAILED, EXIT_OK, Application, UserError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -27,9 +27,11 @@ def cmd_verify_audit(app: Application, args: argparse.Namespace) -> int:
         authority = app.authority()
         report = verify_log(authority.audit.path, authority.keys.audit, authority.audit_checkpoint())
     except AuthError as exc:
-        raise UserError(exc.message, code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(exc.message, code=exc.code, check_could_not_run=True) from None
     except OSError as exc:
-        raise UserError(f"cannot read the audit log: {exc}", code="audit_unreadable", exit_code=EXIT_USAGE) from None
+        raise UserError(
+            f"cannot read the audit log: {exc}", code="audit_unreadable", check_could_not_run=True
+        ) from None
     payload = {"path": str(authority.audit.path), **report.to_json()}
     if report.ok:
         text = f"audit log intact: {report.entries} entries ({authority.audit.path})"

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcp_server.cli.app import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import EXIT_FAILED, Application, UserError
 
 DEFAULT_URL = "http://127.0.0.1:9100"
 
@@ -111,7 +111,6 @@ def _read_tokens() -> tuple[str, str]:
             raise UserError(
                 "expected the JSON of 'token create --json' or two lines: access token, refresh token",
                 code="malformed_input",
-                exit_code=EXIT_USAGE,
             ) from None
         return parts[0], parts[1]
     if (
@@ -119,9 +118,7 @@ def _read_tokens() -> tuple[str, str]:
         or not isinstance(data.get("access_token"), str)
         or not isinstance(data.get("refresh_token"), str)
     ):
-        raise UserError(
-            "the JSON on stdin has no access_token/refresh_token", code="malformed_input", exit_code=EXIT_USAGE
-        )
+        raise UserError("the JSON on stdin has no access_token/refresh_token", code="malformed_input")
     return data["access_token"], data["refresh_token"]
 
 
@@ -137,15 +134,14 @@ def cmd_login(app: Application, args: argparse.Namespace) -> int:
     except ValueError:
         raise UserError(
             "these are not an agent-auth access token (aa_…) and refresh token (rt_…)",
-            code="invalid_token",
-            exit_code=EXIT_USAGE,
+            code="malformed_input",
         ) from None
     url = _default_url(app, args.url)
     credentials = Credentials(url, access, refresh, 0.0, None, args.ca_cert)
     try:
         result = request_json("GET", f"{url}/agent-auth/v1/token/status", bearer=access, ca_cert=args.ca_cert)
     except DaemonUnreachableError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_UNREACHABLE) from None
+        raise UserError(str(exc), code=exc.code) from None
     if result.status == 200:
         credentials.family_id = result.body.get("family_id")
         credentials.access_expires_at = time.time() + float(result.body.get("expires_in") or 0)
@@ -153,7 +149,6 @@ def cmd_login(app: Application, args: argparse.Namespace) -> int:
         raise UserError(
             f"the daemon at {url} rejected the access token ({result.error_code})",
             code=result.error_code or "invalid_token",
-            exit_code=EXIT_FAILED,
         )
     store = CredentialStore()
     store.save(credentials)
@@ -176,8 +171,7 @@ def cmd_logout(app: Application, args: argparse.Namespace) -> int:
 
 
 def _login_failure(check: Any) -> UserError:
-    exit_code = EXIT_UNREACHABLE if check.state == "unreachable" else EXIT_FAILED
-    return UserError(check.detail, code=check.code, exit_code=exit_code, hint=check.fix)
+    return UserError(check.detail, code=check.code, hint=check.fix)
 
 
 def cmd_status(app: Application, args: argparse.Namespace) -> int:
@@ -188,12 +182,11 @@ def cmd_status(app: Application, args: argparse.Namespace) -> int:
     try:
         credentials = store.load()
     except CredentialsError as exc:
-        raise UserError(exc.message, code=exc.code, exit_code=EXIT_FAILED) from None
+        raise UserError(exc.message, code=exc.code) from None
     if credentials is None:
         raise UserError(
             "not logged in",
             code="not_logged_in",
-            exit_code=EXIT_FAILED,
             hint="pipe 'agent-auth token create --json' into 'agent-auth login'",
         )
     check = check_login(credentials)
@@ -243,9 +236,9 @@ def cmd_token_header(app: Application, args: argparse.Namespace) -> int:
             if token is None:
                 token = fresh_access_token(store).access_token
         except CredentialsError as exc:
-            raise UserError(exc.message, code=exc.code, exit_code=EXIT_FAILED) from None
+            raise UserError(exc.message, code=exc.code) from None
         except DaemonUnreachableError as exc:
-            raise UserError(str(exc), code=exc.code, exit_code=EXIT_UNREACHABLE) from None
+            raise UserError(str(exc), code=exc.code) from None
     sys.stdout.write(json.dumps({"Authorization": f"Bearer {token}"}) + "\n")
     return 0
 
@@ -294,7 +287,6 @@ def _write_mcp_config(app: Application, args: argparse.Namespace, entry: dict[st
             raise UserError(
                 f"not writing {path} without confirmation",
                 code="confirmation_needed",
-                exit_code=EXIT_USAGE,
                 hint="review the diff above, then re-run with --yes",
             )
         if not mcp_config.confirm(f"Write {path}? [y/N] "):

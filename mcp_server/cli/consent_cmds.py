@@ -13,7 +13,7 @@ from typing import Any
 from auth.scopes import parse_scope_spec
 from auth.untrusted import clip
 from mcp_server.cli import format as fmt
-from mcp_server.cli.app import EXIT_NOT_FOUND, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -77,7 +77,6 @@ def _find(app: Application, code: str) -> dict[str, Any]:
     raise UserError(
         f"no pending consent with code {clip(code, 20)}",
         code="consent_not_found",
-        exit_code=EXIT_NOT_FOUND,
         hint="'agent-auth consent list' shows pending consents; an unanswered one expires after a few minutes",
     )
 
@@ -120,7 +119,7 @@ def cmd_approve(app: Application, args: argparse.Namespace) -> int:
                 scope, tier = parse_scope_spec(spec)
                 chosen[scope] = tier.value
         except ValueError as exc:
-            raise UserError(str(exc), code="invalid_scope", exit_code=EXIT_USAGE) from None
+            raise UserError(str(exc), code="invalid_scope") from None
         params["scopes"] = chosen
     if args.label:
         params["label"] = args.label

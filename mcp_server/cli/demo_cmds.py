@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcp_server.cli.app import EXIT_CONFLICT, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 
 DEMO_SCOPES = {
     "things:read": "allow",
@@ -181,7 +181,7 @@ def cmd_demo(app: Application, args: argparse.Namespace) -> int:
         with serving(data_dir, state_path):
             return _run_demo(app, args, home)
     except HomeBusyError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+        raise UserError(str(exc), code=exc.code) from None
 
 
 def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
@@ -204,7 +204,7 @@ def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     try:
         settings = load_settings(overrides={"port": port, "host": "127.0.0.1"})
     except SettingsError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(str(exc), code=exc.code) from None
 
     authority = app.authority()
     for family in authority.list_families(include_revoked=False):
@@ -240,7 +240,7 @@ def _run_demo(app: Application, args: argparse.Namespace, home: Path) -> int:
     try:
         anyio.run(serve_forever, settings, announce, integrations())
     except ListenError as exc:
-        raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+        raise UserError(exc.strerror or str(exc), code=exc.code) from None
     finally:
         gpgconf = shutil.which("gpgconf")
         if fingerprint and gpgconf:  # the demo's own gpg-agent must not outlive the demo

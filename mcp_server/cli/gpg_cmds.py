@@ -12,7 +12,7 @@ import argparse
 import getpass
 from typing import Any
 
-from mcp_server.cli.app import EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _fingerprint(text: str) -> str:
     try:
         return normalize_fingerprint(text)
     except GpgError as exc:
-        raise UserError(exc.message, code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(exc.message, code=exc.code) from None
 
 
 def _run(action: Any) -> Any:
@@ -90,9 +90,9 @@ def cmd_passphrase_set(app: Application, args: argparse.Namespace) -> int:
     store = _store(app)
     first = getpass.getpass(f"Passphrase for {fingerprint}: ")
     if not first:
-        raise UserError("an empty passphrase was not stored", code="empty_passphrase", exit_code=EXIT_USAGE)
+        raise UserError("an empty passphrase was not stored", code="empty_passphrase")
     if getpass.getpass("Repeat the passphrase: ") != first:
-        raise UserError("the passphrases differ; nothing was stored", code="passphrase_mismatch", exit_code=EXIT_USAGE)
+        raise UserError("the passphrases differ; nothing was stored", code="passphrase_mismatch")
     _run(lambda: store.set(fingerprint, first))
     allowed = fingerprint in {f.upper() for f in app.settings.gpg_allowed_keys}
     note = "" if allowed else f"\nnote: {fingerprint} is not in gpg_allowed_keys, so the daemon will not sign with it"
@@ -131,7 +131,7 @@ def cmd_keys(app: Application, args: argparse.Namespace) -> int:
     try:
         service = build_service(app.settings, NoPassphrases())
     except SettingsError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(str(exc), code=exc.code) from None
     try:
         present = service.list_keys()
     except GpgError as exc:

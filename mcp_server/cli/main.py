@@ -26,13 +26,9 @@ from mcp_server.cli import (
 )
 from mcp_server.cli.app import (
     EXIT_CODES_HELP,
-    EXIT_FAILED,
-    EXIT_NOT_FOUND,
-    EXIT_UNREACHABLE,
     EXIT_USAGE,
     Application,
     UserError,
-    exit_code_for,
 )
 from mcp_server.logsetup import configure_logging
 
@@ -112,14 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuthError as exc:
         if exc.detail:
             logging.getLogger("agent_auth").debug("detail: %s", exc.detail)
-        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code_for(exc)))
-    except AdminError as exc:
-        exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED
-        if exc.code in ("family_not_found", "consent_not_found"):
-            exit_code = EXIT_NOT_FOUND
-        elif exc.code in ("invalid_argument", "invalid_scope", "reserved_scope", "invalid_params"):
-            exit_code = EXIT_USAGE
-        app.fail(UserError(exc.message, code=exc.code, exit_code=exit_code))
+        app.fail(UserError.of(exc))
+    except AdminError as exc:  # the daemon's code, answered over the admin socket: same registry
+        app.fail(UserError.of(exc))
     except KeyboardInterrupt:
         sys.stderr.write("agent-auth: interrupted\n")
         return 130

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcp_server.cli.app import EXIT_USAGE, UserError
+from mcp_server.cli.app import UserError
 
 # Claude Code's per-server request timeout (ms) for the HTTP entry: long enough for an approval wait.
 HTTP_TIMEOUT_MS = 600_000
@@ -80,7 +80,7 @@ def merged(path: Path, name: str, entry: dict[str, Any]) -> tuple[str, str]:
         document = json.loads(before) if before.strip() else {}
     except ValueError:
         raise UserError(
-            f"{path} is not valid JSON; fix it first (nothing was written)", code="config_invalid", exit_code=EXIT_USAGE
+            f"{path} is not valid JSON; fix it first (nothing was written)", code="config_invalid"
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("mcpServers", {}), dict):
         raise UserError(f"{path} does not hold a JSON object with an mcpServers object", code="config_invalid")

@@ -7,7 +7,7 @@ import os
 import shlex
 import sys
 
-from mcp_server.cli.app import EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def cmd_sandbox(app: Application, args: argparse.Namespace) -> int:
     try:
         argv = bwrap_argv(app.settings, command, env=os.environ)
     except SandboxUnavailableError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(str(exc), code=exc.code) from None
     if args.print:
         sys.stdout.write(shlex.join(argv) + "\n")
         return 0

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from mcp_server.cli.app import EXIT_NOT_FOUND, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 
 MIN_PREFIX_LENGTH = 4
 
@@ -48,7 +48,6 @@ def require_known(app: Application, scopes: Iterable[str], *, allow_unknown: boo
     raise UserError(
         f"unknown scope{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}. Known: {', '.join(sorted(known))}",
         code="unknown_scope",
-        exit_code=EXIT_USAGE,
         hint="pass --allow-unknown-scope for an integration this daemon does not load",
     )
 
@@ -72,12 +71,10 @@ def resolve_family(app: Application, ref: str) -> str:
         raise UserError(
             f"{ref!r} matches {len(candidates)} families: " + ", ".join(c[:12] for c in candidates),
             code="ambiguous_family",
-            exit_code=EXIT_USAGE,
             hint="use a longer id prefix (agent-auth token list shows them)",
         )
     raise UserError(
         f"no family has the id, label or id prefix {ref!r}",
         code="family_not_found",
-        exit_code=EXIT_NOT_FOUND,
         hint="agent-auth token list shows every family",
     )

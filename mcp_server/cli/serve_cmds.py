@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mcp_server.cli.app import EXIT_CONFLICT, EXIT_STORE, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import Application, UserError
 from mcp_server.settings import SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
             overrides={"host": args.host, "port": args.port, "tls_cert": args.tls_cert, "tls_key": args.tls_key}
         )
     except SettingsError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(str(exc), code=exc.code) from None
     if settings.host not in ("127.0.0.1", "::1", "localhost") and not settings.tls_cert:
         log.warning("listening on %s without TLS: tokens cross the network in clear text", settings.host)
     import anyio
@@ -48,17 +48,17 @@ def cmd_serve(app: Application, args: argparse.Namespace) -> int:
     try:
         anyio.run(serve_forever, settings, _announce, integrations())
     except SettingsError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_USAGE) from None
+        raise UserError(str(exc), code=exc.code) from None
     except HomeBusyError as exc:
-        raise UserError(str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+        raise UserError(str(exc), code=exc.code) from None
     except ListenError as exc:
-        raise UserError(exc.strerror or str(exc), code=exc.code, exit_code=EXIT_CONFLICT) from None
+        raise UserError(exc.strerror or str(exc), code=exc.code) from None
     except EssentialTaskFailed as exc:
         raise UserError(
             f"the daemon stopped: {exc}", code=exc.code, hint="a service manager restarts it; see the log above"
         ) from None
     except OSError as exc:
-        raise UserError(str(exc), code="store_unusable", exit_code=EXIT_STORE) from None
+        raise UserError(str(exc), code="store_unusable") from None
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mcp_server.cli.app import EXIT_FAILED, EXIT_USAGE, Application, UserError
+from mcp_server.cli.app import EXIT_FAILED, Application, UserError
 from mcp_server.service_units import LAUNCHD_LABEL, SYSTEMD_UNIT_NAME, launchd_plist, systemd_unit
 
 COMMAND_TIMEOUT_SECONDS = 20
@@ -62,7 +62,7 @@ def current_platform(env: dict[str, str] | None = None) -> ServicePlatform:
         return ServicePlatform(
             "systemd", base / "systemd" / "user" / SYSTEMD_UNIT_NAME, "logs: journalctl --user -u agent-auth"
         )
-    raise UserError(f"no service support on {sys.platform}", code="unsupported_platform", exit_code=EXIT_USAGE)
+    raise UserError(f"no service support on {sys.platform}", code="unsupported_platform")
 
 
 def _executable() -> Path:
@@ -136,7 +136,7 @@ def cmd_install(app: Application, args: argparse.Namespace) -> int:
     )
     if failure:
         start = " && ".join(" ".join(a) for a in _start_commands(platform))
-        raise UserError(failure, code="service_start_failed", exit_code=EXIT_FAILED, hint=f"start it with: {start}")
+        raise UserError(failure, code="service_start_failed", hint=f"start it with: {start}")
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from auth.untrusted import neutralise
 from mcp_server.cli.app import Application
+from mcp_server.errors import http_status
 from mcp_server.notifier_protocol import (
     SIGNATURE_HEADER,
     NotifierSecretError,
@@ -83,22 +84,22 @@ def make_server(
             return
 
         def do_GET(self) -> None:
-            self._send(405, {"error": "method_not_allowed"})
+            self._refuse("method_not_allowed")
 
         def do_POST(self) -> None:
             if self.headers.get("Origin") is not None or self.headers.get("Sec-Fetch-Site", "none") != "none":
-                self._send(403, {"error": "cross_origin_refused"})
+                self._refuse("cross_origin_refused")
                 return
             if self.headers.get_content_type() != "application/json":
-                self._send(415, {"error": "json_required"})
+                self._refuse("json_required")
                 return
             try:
                 length = int(self.headers.get("Content-Length", ""))
             except ValueError:
-                self._send(411, {"error": "length_required"})
+                self._refuse("length_required")
                 return
             if not 0 < length <= MAX_REQUEST_BYTES:
-                self._send(413, {"error": "request_too_large"})
+                self._refuse("request_too_large")
                 return
             body = self.rfile.read(length)
             try:
@@ -106,10 +107,10 @@ def make_server(
             except NotifierSecretError as exc:
                 stdout.write(f"\nrefused a request: {neutralise(str(exc))}\n")
                 stdout.flush()
-                self._send(503, {"error": "no_daemon_secret"})
+                self._refuse("no_daemon_secret")
                 return
             if not request_is_signed(key, body, self.headers.get(SIGNATURE_HEADER)):
-                self._send(401, {"error": "unauthenticated"})
+                self._refuse("unauthenticated")
                 return
             try:
                 data = json.loads(body)
@@ -118,10 +119,10 @@ def make_server(
                 claim = str(data.get("caller_says") or "")
                 expires_at = float(data["expires_at"])
             except (ValueError, KeyError, TypeError):
-                self._send(400, {"error": "malformed_request"})
+                self._refuse("malformed_request")
                 return
             if clock() >= expires_at:
-                self._send(410, {"error": "request_expired"})
+                self._refuse("request_expired")
                 return
             with prompt_lock:
                 stdout.write(
@@ -137,6 +138,9 @@ def make_server(
                 stdout.write(("approved" if result["approved"] else "denied") + (" (too late)" if late else "") + "\n")
                 stdout.flush()
             self._send(200, {**result, "nonce": nonce}, signing_key=key)
+
+        def _refuse(self, code: str) -> None:
+            self._send(http_status(code), {"error": code})
 
         def _send(self, status: int, body: dict[str, Any], signing_key: bytes | None = None) -> None:
             data = json.dumps(body).encode()

@@ -23,7 +23,7 @@ from mcp_server.daemon import management_routes, token_routes
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.edge import EdgeAuthentication
 from mcp_server.daemon.http import BodyLimitMiddleware, RequestError
-from mcp_server.errors import http_error
+from mcp_server.errors import code_for_http_exception, http_error
 from mcp_server.integration import refuse_duplicate_paths
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,12 @@ class TimingMiddleware:
 
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    return http_error(exc.code, exc.detail, status=exc.status, **exc.extra)
+    return http_error(exc.code, exc.detail, **exc.extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return http_error(code, status=exc.status_code, headers=dict(exc.headers or {}))
+    return http_error(code_for_http_exception(exc.status_code), status=exc.status_code, headers=dict(exc.headers or {}))
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

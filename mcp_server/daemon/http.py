@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server.errors import AgentAuthError, http_error
@@ -18,21 +18,13 @@ _JSON_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
 
 
 class RequestError(AgentAuthError):
-    """A client error with a stable code, rendered as ``{"error": code, "detail": …}``."""
+    """A client error with a stable code, rendered as ``{"error": code, "detail": …}`` with its registered status."""
 
-    def __init__(self, status: int, code: str, detail: str | None = None, **extra: Any) -> None:
+    def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or code)
-        self.status = status
         self.code = code
         self.detail = detail
         self.extra = extra
-
-
-def error_response(
-    status: int, code: str, detail: str | None = None, headers: dict[str, str] | None = None, **extra: Any
-) -> JSONResponse:
-    """An HTTP error with an explicit status (see :func:`mcp_server.errors.http_error` for the registry's)."""
-    return http_error(code, detail, status=status, headers=headers, **extra)
 
 
 def json_too_deep(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
@@ -69,13 +61,13 @@ def json_too_deep(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
 async def read_json_object(request: Request) -> dict[str, Any]:
     body = await request.body()
     if json_too_deep(body):
-        raise RequestError(400, "malformed_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        raise RequestError("malformed_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
-        raise RequestError(400, "malformed_request", "the body is not valid JSON") from None
+        raise RequestError("malformed_request", "the body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise RequestError(400, "malformed_request", "the body must be a JSON object")
+        raise RequestError("malformed_request", "the body must be a JSON object")
     return data
 
 
@@ -83,12 +75,12 @@ def field_str(data: dict[str, Any], name: str, *, required: bool = True, max_len
     value = data.get(name)
     if value is None:
         if required:
-            raise RequestError(400, "malformed_request", f"field '{name}' is required")
+            raise RequestError("malformed_request", f"field '{name}' is required")
         return None
     if not isinstance(value, str):
-        raise RequestError(400, "malformed_request", f"field '{name}' must be a string")
+        raise RequestError("malformed_request", f"field '{name}' must be a string")
     if len(value) > max_length:
-        raise RequestError(400, "malformed_request", f"field '{name}' is longer than {max_length} characters")
+        raise RequestError("malformed_request", f"field '{name}' is longer than {max_length} characters")
     return value
 
 
@@ -142,7 +134,7 @@ class BodyLimitMiddleware:
                 break
         body = b"".join(chunks)
         if json_too_deep(body):
-            response = error_response(400, "malformed_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            response = http_error("malformed_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             await response(scope, receive, send)
             return
         await self.app(scope, _replaying([{"type": "http.request", "body": body, "more_body": False}], receive), send)
@@ -158,5 +150,5 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response: Response = error_response(413, "request_too_large", f"request bodies are limited to {limit} bytes")
+    response: Response = http_error("request_too_large", f"request bodies are limited to {limit} bytes")
     await response(scope, receive, send)

@@ -38,7 +38,7 @@ def family_id_of(data: dict[str, Any]) -> str:
     """A non-empty string, or 400; an id that cannot name a family is 404 ``family_not_found``, as unknown ones."""
     family_id = data.get("family_id")
     if not isinstance(family_id, str) or not family_id:
-        raise RequestError(400, "malformed_request", "field 'family_id' must be a non-empty string")
+        raise RequestError("malformed_request", "field 'family_id' must be a non-empty string")
     try:
         return validate_family_id(family_id)
     except AuthError:
@@ -65,7 +65,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             except FamilyAlreadyRevokedError:
                 return http_error("family_revoked", status=409)  # already revoked: a conflict, not a bad token
             except AuthError as exc:
-                return http_error(_wire_code(exc), exc.message, status=400)
+                return http_error(_wire_code(exc), exc.message)
             return result
 
         return endpoint
@@ -73,11 +73,11 @@ def routes(ctx: DaemonContext) -> list[Route]:
     def scopes_from(data: dict[str, Any], name: str) -> dict[str, Any]:
         value = data.get(name) or {}
         if not isinstance(value, dict):
-            raise RequestError(400, "malformed_request", f"field '{name}' must be an object of scope: tier")
+            raise RequestError("malformed_request", f"field '{name}' must be an object of scope: tier")
         try:
             return validate_scope_map(value)
         except AuthError as exc:
-            raise RequestError(400, "invalid_tier" if "tier" in exc.message else _wire_code(exc), exc.message) from None
+            raise RequestError("invalid_tier" if "tier" in exc.message else _wire_code(exc), exc.message) from None
 
     async def create(request: Request) -> Response:
         data = await read_json_object(request)
@@ -101,7 +101,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         add, set_tiers = scopes_from(data, "add_scopes"), scopes_from(data, "set_tiers")
         remove = data.get("remove_scopes") or []
         if not isinstance(remove, list) or not all(isinstance(s, str) for s in remove):
-            raise RequestError(400, "malformed_request", "field 'remove_scopes' must be a list of scope names")
+            raise RequestError("malformed_request", "field 'remove_scopes' must be a list of scope names")
         removed = [validate_scope(s) for s in remove]
         if not (add or set_tiers or removed):
             return http_error("no_modifications")

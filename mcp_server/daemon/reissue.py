@@ -98,7 +98,7 @@ def tokens_body(ctx: DaemonContext, issued: IssuedTokens) -> JSONResponse:
 async def reissue_by_family_id(ctx: DaemonContext, guard: ReissueGuard, family_id: object) -> Response:
     """Answer a family-id-only reissue: refuse, or ask a person and issue a new pair on approval."""
     if not isinstance(family_id, str) or not family_id:
-        raise RequestError(400, "malformed_request", "field 'family_id' must be a non-empty string")
+        raise RequestError("malformed_request", "field 'family_id' must be a non-empty string")
     try:
         validate_family_id(family_id)
         family = await anyio.to_thread.run_sync(lambda: ctx.authority.get_family(family_id))

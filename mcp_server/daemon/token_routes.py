@@ -92,13 +92,12 @@ def routes(ctx: DaemonContext) -> list[Route]:
         if token is None:
             if data.get("family_id") is not None and not ctx.settings.reissue_by_family_id_enabled:
                 raise RequestError(
-                    400,
                     "malformed_request",
                     "reissue needs the expired 'refresh_token' (family-id-only reissue is disabled)",
                 )
             if data.get("family_id") is not None:
                 return await reissue_by_family_id(ctx, guard, data.get("family_id"))
-            raise RequestError(400, "malformed_request", "field 'refresh_token' is required")
+            raise RequestError("malformed_request", "field 'refresh_token' is required")
         try:
             family = await anyio.to_thread.run_sync(lambda: ctx.authority.check_reissue(token))
         except RefreshTokenStillValidError as exc:

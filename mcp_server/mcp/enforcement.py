@@ -37,6 +37,13 @@ from auth.principal import EdgeIdentity, Principal
 from auth.scopes import Tier
 from mcp_server.daemon.edge import identity_of
 from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
+from mcp_server.errors import (
+    JSONRPC_INSUFFICIENT_SCOPE,
+    JSONRPC_TOO_MANY_SESSIONS,
+    http_status,
+    jsonrpc_error,
+    tool_error_text,
+)
 from mcp_server.mcp.caller_presence import CallerPresence, presence_of
 from mcp_server.mcp.refusals import token_refused_error
 from mcp_server.mcp.registry import PROMPT_NOTE, PreparedCall, ToolRegistry, ToolSpec, current_prepared
@@ -47,9 +54,9 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 5.0
 MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
 REFUSED_BODY_PEEK_BYTES = 16 * 1024
-TOO_MANY_SESSIONS_ERROR_CODE = -32005
-# JSON-RPC's server-error range; the stable code for callers is ``data.error == "insufficient_scope"``.
-INSUFFICIENT_SCOPE_ERROR_CODE = -32003
+TOO_MANY_SESSIONS_ERROR_CODE = JSONRPC_TOO_MANY_SESSIONS
+# The stable code for callers is ``data.error == "insufficient_scope"``.
+INSUFFICIENT_SCOPE_ERROR_CODE = JSONRPC_INSUFFICIENT_SCOPE
 
 TokenSource = Callable[[ServerRequestContext[Any, Any]], str | None]
 IdentitySource = Callable[[ServerRequestContext[Any, Any]], EdgeIdentity]
@@ -210,7 +217,7 @@ class GateMiddleware:
                 self._count(spec.name, "deny")
                 if written.code == "audit_unavailable":
                     return _tool_error(refusal_message(spec, written))
-                return _tool_error(f"{exc} [{code}]; nothing was asked or run.")
+                return _tool_error(tool_error_text(code, f"{exc}; nothing was asked or run"))
         decision = await self._conclude(ctx, identity, decision, spec, prepared, started)
         if not decision.allowed:
             self._count(spec.name, "deny")
@@ -235,10 +242,8 @@ class GateMiddleware:
         outcome = "tool_error" if _failed(result) else "ok"
         self._count(spec.name, outcome)
         if not self.gate.record_result(decision, outcome, started=started, **details):
-            return _tool_error(
-                f"{spec.name} ran, but the host could not record its result, so the result is withheld "
-                "[audit_unavailable]; tell the user."
-            )
+            withheld = f"{spec.name} ran, but the host could not record its result, so it is withheld; tell the user"
+            return _tool_error(tool_error_text("audit_unavailable", withheld))
         return result
 
     async def _prepare(self, spec: ToolSpec, args: dict[str, Any]) -> PreparedCall:
@@ -339,7 +344,9 @@ class McpHttpGate:
         headers = dict(scope.get("headers", []))
         declared = _content_length(headers)
         if declared is not None and declared > MAX_MCP_BODY_BYTES:
-            await _json(send, 413, {"error": "request_too_large"})  # at once: nothing is read
+            await _json(
+                send, http_status("request_too_large"), {"error": "request_too_large"}
+            )  # at once: nothing is read
             return
         # The edge authenticated the headers' token once, before any body is read: without a valid token
         # nobody makes the daemon buffer megabytes. Only a small refused body is read, for its request id.
@@ -354,10 +361,12 @@ class McpHttpGate:
             return
         body = await _read_body(receive, MAX_MCP_BODY_BYTES)
         if body is None:
-            await _json(send, 413, {"error": "request_too_large"})
+            await _json(send, http_status("request_too_large"), {"error": "request_too_large"})
             return
         if json_too_deep(body):
-            await _json(send, 400, _parse_error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels"))
+            await _json(
+                send, http_status("malformed_request"), _parse_error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            )
             return
         refusal = self._refusal(principal, body)
         if refusal is not None:
@@ -377,7 +386,9 @@ class McpHttpGate:
             return
         family_id = principal.family_id
         if not self.sessions.try_open(family_id):
-            await _json(send, 429, _too_many_sessions(self.sessions.per_family, _request_id(body)))
+            await _json(
+                send, http_status("too_many_sessions"), _too_many_sessions(self.sessions.per_family, _request_id(body))
+            )
             return
         opened: list[str] = []
 
@@ -438,18 +449,11 @@ class McpHttpGate:
         async def respond(send: Send) -> None:
             # The body is the JSON-RPC error for the refused request: MCP clients (the SDK's among them)
             # surface a JSON-RPC error from a non-2xx answer, so the caller reads why instead of a bare 403.
+            message = f"This token is not allowed to use {tool} (it needs scope {needed})."
             await _json(
                 send,
-                403,
-                {
-                    "jsonrpc": "2.0",
-                    "id": request_id,
-                    "error": {
-                        "code": INSUFFICIENT_SCOPE_ERROR_CODE,
-                        "message": f"This token is not allowed to use {tool} (it needs scope {needed}).",
-                        "data": {"error": "insufficient_scope", "scope": needed, "tool": tool},
-                    },
-                },
+                http_status("insufficient_scope"),
+                jsonrpc_error(request_id, "insufficient_scope", message, scope=needed, tool=tool),
                 [(b"www-authenticate", challenge.encode())],
             )
 
@@ -485,19 +489,12 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 
 
 def _parse_error(message: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}}
+    return jsonrpc_error(None, "malformed_request", message)
 
 
 def _too_many_sessions(limit: int, request_id: Any) -> dict[str, Any]:
-    return {
-        "jsonrpc": "2.0",
-        "id": request_id,
-        "error": {
-            "code": TOO_MANY_SESSIONS_ERROR_CODE,
-            "message": f"This token already has {limit} open MCP sessions; close one (or let it expire) first.",
-            "data": {"error": "too_many_sessions", "limit": limit},
-        },
-    }
+    message = f"This token already has {limit} open MCP sessions; close one (or let it expire) first."
+    return jsonrpc_error(request_id, "too_many_sessions", message, limit=limit)
 
 
 def _request_id(body: bytes) -> Any:

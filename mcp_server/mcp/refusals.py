@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp_server.errors import jsonrpc_error
+from mcp_server.errors import JSONRPC_TOKEN_REFUSED, jsonrpc_error
 
-# JSON-RPC leaves -32000..-32099 to implementations; the stable part for callers is ``data.error``.
-TOKEN_REFUSED_ERROR_CODE = -32004
+TOKEN_REFUSED_ERROR_CODE = JSONRPC_TOKEN_REFUSED  # the registry's number for every refused-token code
 TOKEN_REFUSAL_CODES = ("invalid_token", "token_expired", "token_revoked")
 
 _WHY = {
@@ -35,4 +34,4 @@ def token_refused_message(code: str) -> str:
 def token_refused_error(code: str, request_id: Any = None) -> dict[str, Any]:
     """The JSON-RPC error response for a refused token (the body of the HTTP 401)."""
     shown = code if code in _WHY else "invalid_token"
-    return jsonrpc_error(request_id, TOKEN_REFUSED_ERROR_CODE, token_refused_message(shown), shown)
+    return jsonrpc_error(request_id, shown, token_refused_message(shown))

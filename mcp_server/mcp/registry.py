@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from auth.prepared import PreparedRequest, PrepareError, prepare
 from auth.untrusted import neutralise
+from mcp_server.errors import tool_error_text
 
 Summarize = Callable[[Mapping[str, Any]], str]
 
@@ -47,7 +48,7 @@ def run_prepared() -> Any:
     """Run the request prepared (and, at the prompt tier, approved) for this call — nothing else."""
     call = current_prepared.get()
     if call is None or call.run is None:
-        raise ToolError("this call was not prepared by the gate, so nothing ran [not_prepared]")
+        raise ToolError(tool_error_text("not_prepared", "this call was not prepared by the gate, so nothing ran"))
     return call.run()
 
 

@@ -118,7 +118,7 @@ async def test_bad_ids_and_arguments_are_tool_errors_with_a_code(
 ) -> None:
     async with connect(things_read="allow") as client:
         result = await client.call_tool(tool, arguments)
-    assert f"{code}:" in error_text(result)
+    assert f"[{code}]" in error_text(result)
 
 
 async def test_arguments_outside_the_schema_are_refused_before_the_tool_runs(connect: Callable[..., Any]) -> None:
@@ -239,7 +239,7 @@ async def test_allowed_writes_add_a_project_and_update_a_to_do(
 async def test_a_write_with_an_unknown_tag_is_refused_with_its_code(connect: Callable[..., Any]) -> None:
     async with connect(things_read="allow", things_write="allow") as client:
         result = await client.call_tool("things_add_todo", {"title": "Tagged", "tags": ["no such tag"]})
-    assert "invalid_argument:" in error_text(result)
+    assert "[invalid_argument]" in error_text(result)
 
 
 async def test_today_over_mcp_holds_the_project_scheduled_for_today_typed_as_a_project(

@@ -281,7 +281,7 @@ async def test_every_things_tool_and_route_answers_the_fault_s_documented_code_a
         elif answer.tool_result is not None:
             assert answer.tool_result.is_error, answer
             assert answer.tool_result.structured_content is None, answer
-            assert f"{fault.tool_code}:" in answer.tool_text, answer.tool_text
+            assert f"[{fault.tool_code}]" in answer.tool_text, answer.tool_text
         else:
             assert (answer.status, answer.body) == (fault.route_answer[0], {"error": fault.route_answer[1]})
     assert all(answer.ok for answer in recovered), [a for a in recovered if not a.ok]

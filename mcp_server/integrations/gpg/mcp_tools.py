@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from auth.prepared import PrepareError
+from mcp_server.errors import tool_error_text
 from mcp_server.integrations.gpg.prepare import prepare_sign
 from mcp_server.integrations.gpg.wiring import SIGN_SCOPE, VERIFY_SCOPE, GpgIntegration
 from mcp_server.mcp.enforcement import note_result
@@ -78,7 +79,7 @@ def decode_payload(payload: str, encoding: str) -> bytes:
 
 
 def _tool_error(exc: GpgError) -> ToolError:
-    return ToolError(f"{exc.message} [{exc.code}]")
+    return ToolError(tool_error_text(exc.code, exc.message))
 
 
 def sign_summary(gpg: GpgIntegration, args: Mapping[str, Any]) -> str:
@@ -98,7 +99,7 @@ def prepared_sign(gpg: GpgIntegration, arguments: dict[str, Any]) -> PreparedCal
         payload = decode_payload(str(arguments["payload"]), str(arguments.get("payload_encoding", "utf-8")))
         prepared = prepare_sign(gpg.service, "gpg_sign", str(arguments["key"]), payload)
     except GpgError as exc:
-        raise PrepareError(f"{exc.message} [{exc.code}]", reason=exc.code) from None
+        raise PrepareError(exc.message, reason=exc.code) from None
     plan = prepared.plan
 
     def sign() -> SignResult:

@@ -142,7 +142,7 @@ def prepare_write(service: ThingsService, tool: str, arguments: Mapping[str, Any
         else:
             headline, rows, resolved = _update_todo(service, request)
     except ThingsError as exc:
-        raise PrepareError(f"{exc.code}: {exc}") from None
+        raise PrepareError(str(exc), reason=exc.code) from None
     canonical = {"request": dataclasses.asdict(request), "resolved": resolved}
     prepared = prepare(tool, headline, rows, canonical)
     return PreparedWrite(prepared, lambda: service.apply(request))
