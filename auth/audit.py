@@ -30,7 +30,7 @@ from typing import Any
 
 from auth.errors import AuditError
 from auth.fsutil import ensure_private_dir, ensure_private_file
-from auth.untrusted import neutralise, neutralise_data
+from auth.untrusted import neutralise_data
 
 GENESIS = "0" * 64
 
@@ -63,13 +63,12 @@ def _mac_prototype(key: bytes) -> Any:
     return hmac.new(key, digestmod=sha256)
 
 
-def _seal(prototype: Any, entry: Mapping[str, Any]) -> tuple[bytes, str]:
-    """The line for ``entry`` (without its newline) and its MAC.
+def _seal(prototype: Any, body: bytes) -> tuple[bytes, str]:
+    """The line for an entry whose canonical JSON is ``body`` (without its newline), and its MAC.
 
     The MAC covers the canonical JSON of the entry without ``mac``; the line is that same JSON with
     ``"mac"`` appended last, so writing an entry serialises it once.
     """
-    body = _canonical(entry)
     mac = prototype.copy()
     mac.update(body)
     digest: str = mac.hexdigest()
@@ -93,30 +92,14 @@ class _UtcClock:
         return f"{self._prefix}.{fraction:06d}+00:00"
 
 
-_CLEAN_KEYS: dict[str, str] = {}  # field names seen, neutralised (bounded: they are the code's own names)
-_MAX_CLEAN_KEYS = 1024
+def _plain(text: str) -> bool:
+    """True when ``text``, a JSON encoding, shows every string in it verbatim and each is printable ASCII.
 
-
-def _clean_key(key: str) -> str:
-    clean = _CLEAN_KEYS.get(key)
-    if clean is None:
-        clean = neutralise(key)
-        if len(_CLEAN_KEYS) < _MAX_CLEAN_KEYS:
-            _CLEAN_KEYS[key] = clean
-    return clean
-
-
-def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``neutralise_data(fields)``, with a fast path for the flat strings, numbers and ``None`` records hold."""
-    cleaned: dict[str, Any] = {}
-    for key, value in fields.items():
-        kind = type(value)
-        if kind is str:
-            value = neutralise(value)
-        elif value is not None and kind is not int and kind is not float and kind is not bool:
-            value = neutralise_data(value)
-        cleaned[_clean_key(key) if type(key) is str else key] = value
-    return cleaned
+    The encoder escapes only ``"``, ``\\`` and controls below U+0020, each with a backslash; so an encoding
+    with no backslash, all printable ASCII, holds only strings :func:`neutralise` leaves unchanged, keys
+    and nested values included. Then neutralising the entry first would change nothing.
+    """
+    return text.isascii() and text.isprintable() and "\\" not in text
 
 
 @dataclass(frozen=True)
@@ -156,14 +139,14 @@ class AuditLog:
         self._identity = self._file_identity(os.fstat(self._fd))
         self._known_size = -1
         self._torn = False
-        self._head = AuditHead(0, GENESIS)
+        self._seq, self._last_mac = 0, GENESIS
 
     def __repr__(self) -> str:
         return f"AuditLog(path={str(self.path)!r})"
 
     @property
     def head(self) -> AuditHead:
-        return self._head
+        return AuditHead(self._seq, self._last_mac)
 
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -191,7 +174,7 @@ class AuditLog:
                 last = json.loads(raw)
                 head = AuditHead(int(last["seq"]), str(last["mac"]))
                 break
-        self._head = head
+        self._seq, self._last_mac = head.seq, head.mac
         self._known_size = size
         self._torn = size > 0 and not block.endswith(b"\n")
 
@@ -231,20 +214,22 @@ class AuditLog:
         self._fd, self._identity, self._known_size = fd, self._file_identity(opened), -1
 
     def _write_entry(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "seq": self._head.seq + 1,
-            "ts": self._clock.now(),
-            "event": event,
-            **fields,
-            "prev": self._head.mac,
-        }
-        sealed, entry["mac"] = _seal(self._mac, entry)
+        seq, stamp, prev = self._seq + 1, self._clock.now(), self._last_mac
+        entry: dict[str, Any] = {"seq": seq, "ts": stamp, "event": event, **fields, "prev": prev}
+        try:
+            text: str | None = _encode(entry)
+        except TypeError:
+            text = None  # e.g. a mapping that is not a dict: neutralising turns it into one
+        if text is None or not _plain(text):
+            entry = {"seq": seq, "ts": stamp, "event": event, **neutralise_data(fields), "prev": prev}
+            text = _encode(entry)
+        sealed, entry["mac"] = _seal(self._mac, text.encode())
         line = sealed + b"\n"
         written = os.write(self._fd, line)
         if written != len(line):
             raise OSError(f"short write to the audit log ({written} of {len(line)} bytes)")
         self._known_size += len(line)
-        self._head = AuditHead(entry["seq"], entry["mac"])
+        self._seq, self._last_mac = seq, entry["mac"]
         return entry
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -252,12 +237,11 @@ class AuditLog:
         return self.append_fields(event, fields)
 
     def append_fields(self, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`append` with the fields as one mapping.
+        """:meth:`append` with the fields as one mapping (text in it is stored neutralised).
 
         Returns once the line is written (``os.write`` returned; with ``fsync`` also flushed to disk): a
         caller may then let the recorded operation take effect. Raises :class:`AuditError` otherwise.
         """
-        cleaned = _clean_fields(fields)
         with self._lock:
             try:
                 size = self._lock_current_file()
@@ -271,7 +255,7 @@ class AuditLog:
                         self._known_size += 1
                         self._write_entry("audit_torn_line_recovered", {})
                         self._torn = False
-                    entry = self._write_entry(event, cleaned)
+                    entry = self._write_entry(event, fields)
                     if self._fsync:
                         os.fsync(self._fd)
                 finally:
@@ -342,7 +326,7 @@ def verify_log(path: Path, key: bytes, checkpoint: AuditHead | None) -> VerifyRe
             return VerifyReport(False, number - 1, checkpoint, number, "unparseable line", notes=notes)
         if entry.get("prev") != prev or entry.get("seq") != seq + 1:
             return VerifyReport(False, number - 1, checkpoint, number, "chain broken (line removed or inserted)")
-        expected_line, expected_mac = _seal(prototype, entry)
+        expected_line, expected_mac = _seal(prototype, _canonical(entry))
         if not hmac.compare_digest(expected_mac, str(mac)):
             return VerifyReport(False, number - 1, checkpoint, number, "MAC mismatch (line modified)")
         # The MAC covers the parsed value; also require the exact bytes the writer produced, so a change

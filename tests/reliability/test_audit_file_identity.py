@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from auth.audit import AuditError, AuditLog, verify_log
+from auth.untrusted import neutralise_data
 
 AUDIT_KEY = bytes(range(32))
 
@@ -119,3 +120,52 @@ def test_timestamps_are_utc_iso_with_microseconds(audit: AuditLog) -> None:
     after = datetime.now(UTC)
     assert len(stamp) == len("2026-01-01T00:00:00.000000+00:00") and stamp.endswith("+00:00")
     assert before <= datetime.fromisoformat(stamp) <= after
+
+
+class _Fields(Mapping[str, object]):
+    """A mapping that is not a dict (JSON cannot encode it as it is)."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> object:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "esc \x1b[2J",
+        "del \x7f",
+        "c1 \x9b31m",
+        "bidi \u202egnp.exe",
+        "line sep \u2028",
+        "zero width \u200b",
+        "tab\tand newline\n",
+        "a \\ backslash",
+        "plain",
+        "caf\u00e9",
+    ],
+)
+def test_every_string_is_stored_neutralised_keys_and_nested_values_too(
+    audit: AuditLog, log_path: Path, text: str
+) -> None:
+    fields = {
+        "value": text,
+        text: "as a key",
+        "nested": {"list": [text, 1, None], text: (text, 2.5)},
+        "mapping": _Fields({"inner": text}),
+    }
+    entry = audit.append("step", **fields)
+    stored = json.loads(log_path.read_bytes().splitlines()[-1])
+    expected = json.loads(json.dumps(neutralise_data(fields)))  # what the generic walk makes of them
+    for key, value in expected.items():
+        assert stored[key] == value
+        assert entry[key] == value or json.loads(json.dumps(entry[key])) == value
+    assert verify_log(log_path, AUDIT_KEY, audit.head).ok
