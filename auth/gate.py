@@ -96,11 +96,19 @@ def clean_summary(summary: str | None, fallback: str) -> str:
     return clip(summary or fallback, MAX_SUMMARY_LENGTH)
 
 
+_WELL_FORMED: dict[str, bool] = {}  # scopes already checked against the grammar (bounded: a few per tool)
+_MAX_WELL_FORMED = 1024
+
+
 def _malformed(scope: str) -> bool:
+    if scope in _WELL_FORMED:
+        return False
     try:
         validate_scope(scope)
     except InvalidScopeError:
         return True
+    if len(_WELL_FORMED) < _MAX_WELL_FORMED:
+        _WELL_FORMED[scope] = True
     return False
 
 

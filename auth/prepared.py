@@ -56,11 +56,13 @@ class Row:
         return {"label": neutralise(self.label), "value": text[:MAX_ROW_CHARS], "truncated": cut}
 
 
+# Built once: ``json.dumps`` with options builds a new encoder per call (the same bytes either way).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_digest(target: str, canonical: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON of (target, canonical form): equal only for byte-identical requests."""
-    body = json.dumps(
-        {"target": target, "request": canonical}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode()
+    body = _CANONICAL.encode({"target": target, "request": canonical}).encode()
     return hashlib.sha256(body).hexdigest()
 
 

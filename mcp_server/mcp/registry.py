@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -94,14 +95,19 @@ class ToolSpec:
         except Exception:  # a summary must never break a call; fall back to the tool name
             return self.name
 
-    def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The tool's arguments checked as the SDK will check them, plus: no unknown names."""
+    @cached_property
+    def _argument_model(self) -> tuple[FuncMetadata, frozenset[str]]:
+        """The SDK's argument model of ``fn`` and its argument names (worked out once per spec)."""
         meta = _METADATA.get(self.fn)
         if meta is None:
             meta = _METADATA[self.fn] = func_metadata(self.fn)
-        known = set(meta.arg_model.model_fields)
-        unknown = sorted(set(arguments) - known)
-        if unknown:
+        return meta, frozenset(meta.arg_model.model_fields)
+
+    def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The tool's arguments checked as the SDK will check them, plus: no unknown names."""
+        meta, known = self._argument_model
+        if not known.issuperset(arguments):
+            unknown = sorted(set(arguments) - known)
             raise PrepareError(f"{self.name} has no argument(s) {', '.join(map(repr, unknown))[:200]}")
         try:
             return meta.validate_arguments(dict(arguments))
