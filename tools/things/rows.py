@@ -1,22 +1,25 @@
 """The columns a task is read with, and how a page of such rows becomes models.
 
-Every to-do and project the reader returns comes through here. The row is decoded in Python (strings
-coerced, packed dates and times unpacked, the built-in list classified) and the page of to-dos is then
-validated in one pydantic-core call against the schema clients see, so nothing is served unchecked.
+Every to-do and project the reader returns comes through here. Each value is decoded and typed here:
+strings coerced with ``text``, packed dates and times unpacked, the built-in list classified, timestamps
+made aware in the configured zone, statuses mapped to their names.
 
-Most of the cost of a long list is per row, so the decoder shares what repeats within a page: one
-validated ``Ref`` per project, heading and area (models are frozen, so sharing is safe), one decoded
-value per packed date or reminder, one classification per distinct set of list fields. Checklist items
-are validated in one call per page.
+Most of the cost of a long list is per row, so the decoder shares what repeats within a page (one
+``Ref`` per project, heading and area, validated when first met; models are frozen, so sharing is
+safe; one decoded value per packed date or reminder; one classification per set of list fields), and
+to-dos and checklist items, whose every value it typed itself, are built without pydantic re-checking
+each field (``_build``, what pydantic's own ``__copy__`` does; ``model_construct`` would cost more than
+validating). Projects are few and validated. ``tests/things/test_rows.py`` checks that every item of
+every list on the samples validates against the published schema and dumps to the same bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel
 
 from tools.things.dates import decode_packed_date, decode_reminder_time, epoch_to_datetime
 from tools.things.lists import PROJECT_DEFERRED_AT, ListFields, classify
@@ -67,8 +70,22 @@ p.uuid, p.title, h.uuid, h.title, a.uuid, a.title, COALESCE(p.trashed, 0) OR COA
     ROWID,
 ) = range(27)
 
-_TODOS: TypeAdapter[list[Todo]] = TypeAdapter(list[Todo])
-_CHECKLIST: TypeAdapter[list[ChecklistItem]] = TypeAdapter(list[ChecklistItem])
+M = TypeVar("M", bound=BaseModel)
+
+_new = object.__new__
+_set = object.__setattr__
+_TODO_FIELDS_SET = frozenset(Todo.model_fields) - {"type"}  # what validation records: ``type`` is a default
+_CHECKLIST_FIELDS_SET = frozenset(ChecklistItem.model_fields)
+
+
+def _build(cls: type[M], values: dict[str, Any], fields_set: frozenset[str]) -> M:
+    """A model from values already typed, in field order (serialisation follows ``__dict__``)."""
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(fields_set))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
 
 
 def text(value: object) -> str:
@@ -80,21 +97,18 @@ def text(value: object) -> str:
 
 def checklist_items(rows: Sequence[tuple[Any, Any, Any, Any]]) -> dict[str, list[ChecklistItem]]:
     """``(task, uuid, title, status)`` rows, in order, as validated items grouped by task."""
-    names = STATUS_NAMES
-    items = _CHECKLIST.validate_python(
-        [
+    names, fields_set = STATUS_NAMES, _CHECKLIST_FIELDS_SET
+    grouped: dict[str, list[ChecklistItem]] = {}
+    for task_id, uuid, title, status in rows:
+        item = _build(
+            ChecklistItem,
             {
                 "id": uuid if uuid.__class__ is str else text(uuid),
                 "title": title if title.__class__ is str else text(title),
                 "status": names.get(status, "open"),
-            }
-            for _, uuid, title, status in rows
-        ],
-        strict=True,
-    )
-    grouped: dict[str, list[ChecklistItem]] = {}
-    for row, item in zip(rows, items, strict=True):
-        task_id = row[0]
+            },
+            fields_set,
+        )
         if task_id in grouped:
             grouped[task_id].append(item)
         else:
@@ -185,7 +199,7 @@ class RowDecoder:
         tags: Mapping[str, list[str]],
         checklists: Mapping[str, list[ChecklistItem]],
     ) -> list[Todo]:
-        """A page of to-do rows as models, validated (strictly: every value is already typed) in one call."""
+        """A page of to-do rows as models."""
         task_ref, area_ref, packed_date, reminder, list_of = (
             self.task_ref,
             self.area_ref,
@@ -193,36 +207,36 @@ class RowDecoder:
             self.reminder,
             self.list_of,
         )
-        names, from_epoch, tz = STATUS_NAMES, datetime.fromtimestamp, self._tz
-        no_items: list[Any] = []  # validation copies lists: never shared between models
-        values = []
+        names, from_epoch, tz, fields_set = STATUS_NAMES, datetime.fromtimestamp, self._tz, _TODO_FIELDS_SET
+        todos = []
         for row in rows:
             uuid, title, notes, status = row[ID], row[TITLE], row[NOTES], row[STATUS]
             created, modified, stopped = row[CREATED], row[MODIFIED], row[STOPPED]
-            values.append(
-                {
-                    "id": uuid if uuid.__class__ is str else text(uuid),
-                    "title": title if title.__class__ is str else text(title),
-                    "notes": notes if notes.__class__ is str else text(notes),
-                    "status": names.get(status, "open"),
-                    "list": list_of(row),
-                    "tags": tags.get(uuid, no_items),
-                    "project": task_ref(row[PROJECT_ID], row[PROJECT_TITLE]),
-                    "area": area_ref(row[AREA_ID], row[AREA_TITLE]),
-                    "heading": task_ref(row[HEADING_ID], row[HEADING_TITLE]),
-                    "area_inherited": bool(row[AREA_INHERITED]),
-                    "checklist": checklists.get(uuid, no_items),
-                    "start_date": packed_date(row[START_DATE]),
-                    "deadline": packed_date(row[DEADLINE]),
-                    "reminder": reminder(row[REMINDER]),
-                    "created": None if created is None else from_epoch(created, tz),
-                    "modified": None if modified is None else from_epoch(modified, tz),
-                    "completed": None if stopped is None or status == 0 else from_epoch(stopped, tz),
-                    "repeating": bool(row[REPEATING]),
-                    "evening": row[START_BUCKET] == 1,
-                }
-            )
-        return _TODOS.validate_python(values, strict=True)
+            item_tags, items = tags.get(uuid), checklists.get(uuid)
+            values = {
+                "id": uuid if uuid.__class__ is str else text(uuid),
+                "type": "to-do",
+                "title": title if title.__class__ is str else text(title),
+                "notes": notes if notes.__class__ is str else text(notes),
+                "status": names.get(status, "open"),
+                "list": list_of(row),
+                "tags": [] if item_tags is None else item_tags,  # the page's own lists, one per task
+                "project": task_ref(row[PROJECT_ID], row[PROJECT_TITLE]),
+                "area": area_ref(row[AREA_ID], row[AREA_TITLE]),
+                "heading": task_ref(row[HEADING_ID], row[HEADING_TITLE]),
+                "area_inherited": bool(row[AREA_INHERITED]),
+                "checklist": [] if items is None else items,
+                "start_date": packed_date(row[START_DATE]),
+                "deadline": packed_date(row[DEADLINE]),
+                "reminder": reminder(row[REMINDER]),
+                "created": None if created is None else from_epoch(created, tz),
+                "modified": None if modified is None else from_epoch(modified, tz),
+                "completed": None if stopped is None or status == 0 else from_epoch(stopped, tz),
+                "repeating": bool(row[REPEATING]),
+                "evening": row[START_BUCKET] == 1,
+            }
+            todos.append(_build(Todo, values, fields_set))
+        return todos
 
     def projects(
         self,
