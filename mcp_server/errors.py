@@ -328,12 +328,9 @@ def spec_for(code: str) -> ErrorSpec:
 # --- renderers, one per transport ----------------------------------------------------------------
 
 
-def http_status(code: str, default: int | None = None) -> int:
-    """The HTTP status for ``code``; ``default`` (when given) for a code the registry does not know."""
-    spec = REGISTRY.get(code)
-    if spec is None:
-        return default if default is not None else UNREGISTERED.http_status
-    return spec.http_status
+def http_status(code: str) -> int:
+    """The HTTP status for ``code``."""
+    return spec_for(code).http_status
 
 
 def http_error(

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import BaseRoute
 
+from mcp_server.errors import AgentAuthError
+
 if TYPE_CHECKING:
     from mcp_server.daemon.context import DaemonContext
     from mcp_server.mcp.registry import ToolSpec
@@ -37,7 +39,7 @@ class Contribution:
     lifespan_hooks: Sequence[LifespanHook] = ()
 
 
-class CompositionError(RuntimeError):
+class CompositionError(AgentAuthError, RuntimeError):
     """Two integrations (or an integration and the daemon) claim one name, tool or path: refuse to start."""
 
     code = "composition_conflict"

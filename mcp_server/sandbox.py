@@ -23,12 +23,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auth.fsutil import ensure_private_dir
+from mcp_server.errors import AgentAuthError
 from mcp_server.settings import Settings
 
 __all__ = ["SandboxUnavailableError", "bwrap_argv", "hidden_paths"]
 
 
-class SandboxUnavailableError(Exception):
+class SandboxUnavailableError(AgentAuthError):
     code = "sandbox_unavailable"
 
 

@@ -24,6 +24,7 @@ from mcp_server.errors import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     REGISTRY,
+    AgentAuthError,
     admin_error,
     exit_code,
     http_error,
@@ -86,9 +87,9 @@ def test_the_token_service_statuses_are_unchanged(code: str, status: int) -> Non
     assert http_status(code) == status
 
 
-def test_an_unregistered_code_takes_the_callers_default_status() -> None:
-    assert http_status("no_such_code_anywhere", default=403) == 403
+def test_an_unregistered_code_renders_as_a_bad_request() -> None:
     assert http_status("no_such_code_anywhere") == 400
+    assert exit_code("no_such_code_anywhere") == EXIT_FAILED
 
 
 def legacy_exit_code(error: AuthError) -> int:
@@ -341,6 +342,16 @@ def private_tables(source: str, path: str) -> list[tuple[str, int, str]]:
             hit = bool(codes and statuses) and not {(path, c, s) for c in codes for s in statuses} <= OVERRIDES
             callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
             hit = hit or (callee.endswith("Error") and any(map(_is_exit, args)))
+        elif isinstance(node, ast.If | ast.IfExp):
+            # A branch on a code (or a status) that picks an exit code (or a status): a table written as ifs.
+            tested = list(ast.walk(node.test))
+            body = [node.body] if isinstance(node, ast.IfExp) else node.body
+            branch = [n for part in body for n in ast.walk(part)]
+            on_code = any(_code_of(n) is not None for n in tested if isinstance(n, ast.Constant))
+            on_status = any(map(_is_status, tested))
+            hit = (on_code and any(_is_exit(n) or _is_status(n) for n in branch)) or (
+                on_status and any(map(_is_exit, branch))
+            )
         if hit:
             found.append((path, getattr(node, "lineno", 0), ast.unparse(node)[:120]))
     return found
@@ -359,11 +370,15 @@ def test_no_module_keeps_a_table_of_its_own() -> None:
 @pytest.mark.parametrize(
     "table",
     [
-        # The four tables there were before the registry took them over.
+        # The tables there were before the registry took them over.
         '_ERROR_MAP = ((PayloadTooLargeError, 413, "payload_too_large"), (NoSuchKeyError, 404, "no_such_key"))',
         'def error_response(exc):\n    if isinstance(exc, NotFoundError):\n        return 404, {"error": "not_found"}',
         '_REFUSALS = {"token_expired": (401, "token_expired"), "rate_limited": (429, "rate_limited")}',
         "raise CliError(EXIT_AUTH, exc.message)",
+        # And the exit codes the CLI picked for the admin socket's codes.
+        'if exc.code in ("family_not_found", "consent_not_found"):\n    exit_code = EXIT_NOT_FOUND',
+        'exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED',
+        "if result.status == 403:\n    raise SystemExit(EXIT_FORBIDDEN)",
         # And the ways a new one would be written.
         'STATUS = {"scope_denied": 403, "rate_limited": 429}',
         'EXITS = {"keys_missing": EXIT_STORE}',
@@ -481,3 +496,36 @@ def test_things_cli_exits_as_the_original(code: str, status: int, before: int) -
         assert CliError(code, "message").exit_code == before  # the code alone says the same
     assert CliError("not_logged_in", "no credentials").exit_code == 2
     assert CliError("daemon_unreachable", "down").exit_code == 5
+
+
+# --- error roots: one per layer, each mapped through the registry ---------------------------------------
+
+# The roots left, and why each stays its own: the layering keeps auth/ and tools/ from importing mcp_server.
+EXPECTED_ROOTS = {
+    "auth.errors.AuthError",  # auth/ may not import mcp_server: coded, rendered at the boundary
+    "auth.admin_errors.AdminError",  # the admin client's, carrying the daemon's code: same registry
+    "tools.gpg.errors.GpgError",
+    "tools.things.errors.ThingsError",
+    "mcp_server.errors.AgentAuthError",  # everything of the composition root
+    "auth.approvals._CallerGone",  # private control flow inside the broker, never leaves it
+    "tui.screens.create_family.FormError",  # a form field the person fixes on screen, never leaves it
+}
+
+
+def test_error_roots_are_one_per_layer() -> None:
+    roots = set()
+    for cls in error_classes():
+        ours = [base for base in cls.__mro__[1:] if base.__module__.split(".")[0] in PACKAGES]
+        if not ours:
+            roots.add(f"{cls.__module__}.{cls.__qualname__}")
+    assert roots == EXPECTED_ROOTS
+
+
+def test_every_coded_root_renders_through_the_registry() -> None:
+    import tools.gpg.errors
+    import tools.things.errors
+    from auth.admin_errors import AdminError
+
+    for root in (AuthError, tools.gpg.errors.GpgError, tools.things.errors.ThingsError, AgentAuthError):
+        assert root.code in REGISTRY
+    assert exit_code(AdminError("daemon_unavailable", "down")) == EXIT_UNREACHABLE

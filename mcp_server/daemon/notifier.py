@@ -17,6 +17,7 @@ import httpx2
 
 from auth.approvals import MAX_GRANT_MINUTES, ApprovalBroker, PendingApproval
 from auth.untrusted import neutralise
+from mcp_server.errors import AgentAuthError
 from mcp_server.notifier_protocol import SIGNATURE_HEADER, answer_is_signed, sign_request
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ def parse_notifier_answer(data: Any) -> tuple[bool, str, int | None]:
     return True, "once", None
 
 
-class UnauthenticatedAnswer(ValueError):
+class UnauthenticatedAnswer(AgentAuthError, ValueError):
     """The answer is not signed with this daemon's secret, or not for this request's nonce."""
+
+    code = "unauthenticated"
 
 
 class HttpNotifierChannel:
@@ -81,7 +84,7 @@ class HttpNotifierChannel:
                 raise UnauthenticatedAnswer("the answer is for another request")
             approved, grant, minutes = parse_notifier_answer(data)
         except Exception as exc:  # any failure of the notifier denies (fail closed)
-            reason = "unauthenticated" if isinstance(exc, UnauthenticatedAnswer) else "error"
+            reason = exc.code if isinstance(exc, UnauthenticatedAnswer) else "error"
             log.warning("notifier %s failed (%s); denying approval %s", self.url, type(exc).__name__, approval.id)
             broker.decide(approval.id, approved=False, decided_by=f"{self.name}:{reason}")
             return

@@ -36,6 +36,7 @@ from mcp_server.daemon.app import build_app
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.guard import ConnectionLimits, connection_budget, protocol_kwargs, raise_nofile_limit
 from mcp_server.daemon.home_lock import serving
+from mcp_server.errors import AgentAuthError
 from mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ SECOND_SIGNAL_EXIT_CODE = 130
 HARD_EXIT_SECONDS = 0.5
 
 
-class EssentialTaskFailed(RuntimeError):
+class EssentialTaskFailed(AgentAuthError, RuntimeError):
     """A task the daemon cannot serve without stopped; the daemon exited instead of serving half."""
 
     code = "essential_task_failed"
@@ -127,7 +128,7 @@ def _exit_now() -> None:
     os._exit(SECOND_SIGNAL_EXIT_CODE)
 
 
-class ListenError(OSError):
+class ListenError(AgentAuthError, OSError):
     """The daemon cannot listen on its address (port in use, address not on this machine, no permission)."""
 
     code = "listen_failed"

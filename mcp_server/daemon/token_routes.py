@@ -18,7 +18,7 @@ from auth.scopes import Tier
 from mcp_server.daemon.context import DaemonContext
 from mcp_server.daemon.http import RequestError, bearer_token, field_str, read_json_object
 from mcp_server.daemon.reissue import ReissueGuard, reissue_by_family_id, tokens_body
-from mcp_server.errors import http_error, http_status
+from mcp_server.errors import http_error
 
 MAX_TOKEN_LENGTH = 512
 
@@ -34,7 +34,7 @@ def decision_response(decision: Decision) -> JSONResponse:
     # Why a prompt was declined (denied, timeout, too_many_pending, …) is the caller's to know; other
     # denial details are security reasons and stay in the audit log.
     detail = decision.approval.reason if decision.approval is not None and not decision.approval.approved else None
-    return http_error(code, detail, status=http_status(code, default=403), headers=headers, valid=False)
+    return http_error(code, detail, headers=headers, valid=False)
 
 
 def status_body(status: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
             issued = await anyio.to_thread.run_sync(lambda: ctx.authority.refresh(token))
         except TokenError as exc:
             ctx.metrics.token_operations.labels("refresh", exc.code).inc()
-            return http_error(exc.code, status=http_status(exc.code, default=401))
+            return http_error(exc.code)
         ctx.metrics.token_operations.labels("refresh", "ok").inc()
         return tokens_body(ctx, issued)
 
@@ -103,7 +103,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         except RefreshTokenStillValidError as exc:
             return http_error(exc.code)
         except TokenError as exc:
-            return http_error(exc.code, status=http_status(exc.code, default=401))
+            return http_error(exc.code)
         approval = await ctx.broker.request(
             family_id=family.id,
             label=family.label,
@@ -119,7 +119,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
                 lambda: ctx.authority.reissue(token, approved_by=approval.decided_by or "unknown")
             )
         except TokenError as exc:
-            return http_error(exc.code, status=http_status(exc.code, default=401))
+            return http_error(exc.code)
         ctx.metrics.token_operations.labels("reissue", "ok").inc()
         return tokens_body(ctx, issued)
 
@@ -133,7 +133,7 @@ def routes(ctx: DaemonContext) -> list[Route]:
         try:
             body = await anyio.to_thread.run_sync(lambda: ctx.authority.token_status(token))
         except TokenError as exc:
-            return http_error(exc.code, status=401)  # whatever the reason, the token is not usable
+            return http_error(exc.code)  # every TokenError code the status route meets is a 401
         return JSONResponse(status_body(body))
 
     def _cached_status(token: str) -> dict[str, Any] | None:
