@@ -140,6 +140,7 @@ REGISTRY: dict[str, ErrorSpec] = {
         "invalid_params",
         "invalid_settings",
         "invalid_redirect_uri",
+        "invalid_target",
         "invalid_key_spec",
         "short_key_id",
         "invalid_notation",
@@ -241,7 +242,7 @@ REGISTRY: dict[str, ErrorSpec] = {
     **_specs(503, EXIT_STORE, "store_unusable"),
     **_specs(503, EXIT_UNREACHABLE, "daemon_unavailable"),
     **_specs(403, EXIT_FAILED, "admin_socket_untrusted"),
-    **_specs(502, EXIT_FAILED, "protocol_error"),
+    **_specs(502, EXIT_FAILED, "protocol_error", "malformed_response"),
     **_specs(
         500,
         EXIT_FAILED,

@@ -312,6 +312,9 @@ def _code_of(node: ast.AST) -> str | None:
         text = node.value
         if text in REGISTRY or re.fullmatch(r"[a-z]+(_[a-z]+)+", text):
             return text
+    if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
+        written = re.search(rb'"error":\s*"([a-z_]+)"', node.value)  # a body written out as bytes
+        return written.group(1).decode() if written else None
     if isinstance(node, ast.Dict):
         for key, value in zip(node.keys, node.values, strict=True):
             if isinstance(key, ast.Constant) and key.value == "error" and isinstance(value, ast.Constant):
@@ -379,6 +382,7 @@ def test_no_module_keeps_a_table_of_its_own() -> None:
         'if exc.code in ("family_not_found", "consent_not_found"):\n    exit_code = EXIT_NOT_FOUND',
         'exit_code = EXIT_UNREACHABLE if exc.code == "daemon_unavailable" else EXIT_FAILED',
         "if result.status == 403:\n    raise SystemExit(EXIT_FORBIDDEN)",
+        """await _json(send, 400, b'{"error":"invalid_target"}')""",
         # And the ways a new one would be written.
         'STATUS = {"scope_denied": 403, "rate_limited": 429}',
         'EXITS = {"keys_missing": EXIT_STORE}',

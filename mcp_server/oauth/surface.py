@@ -26,6 +26,7 @@ from auth.scopes import Tier, parse_tier, validate_scope
 from auth.untrusted import neutralise
 from mcp_server.daemon.admin_socket import current_channel
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.errors import http_status
 from mcp_server.oauth.consent_page import CONSENT_PATH, ConsentWaiters, consent_routes
 from mcp_server.oauth.provider import AgentAuthProvider
 
@@ -66,7 +67,8 @@ class ResourceCheck:
         except (UnicodeDecodeError, ValueError):
             form = {}
         if any(value.rstrip("/") != self.resource for value in form.get("resource", [])):
-            await _json(send, 400, b'{"error":"invalid_target","error_description":"tokens are for this /mcp only"}')
+            refused = b'{"error":"invalid_target","error_description":"tokens are for this /mcp only"}'
+            await _json(send, http_status("invalid_target"), refused)
             return
         replayed = False
 
