@@ -199,40 +199,49 @@ class RowDecoder:
         tags: Mapping[str, list[str]],
         checklists: Mapping[str, list[ChecklistItem]],
     ) -> list[Todo]:
-        """A page of to-do rows as models."""
-        task_ref, area_ref, packed_date, reminder, list_of = (
-            self.task_ref,
-            self.area_ref,
-            self.packed_date,
-            self.reminder,
-            self.list_of,
+        """A page of to-do rows as models (the loop inlines the shared lookups: it runs once per row)."""
+        task_refs, area_refs = self._task_refs, self._area_refs
+        names, from_epoch, tz, fields_set, unseen = (
+            STATUS_NAMES,
+            datetime.fromtimestamp,
+            self._tz,
+            _TODO_FIELDS_SET,
+            _UNSEEN,
         )
-        names, from_epoch, tz, fields_set = STATUS_NAMES, datetime.fromtimestamp, self._tz, _TODO_FIELDS_SET
         todos = []
         for row in rows:
             uuid, title, notes, status = row[ID], row[TITLE], row[NOTES], row[STATUS]
             created, modified, stopped = row[CREATED], row[MODIFIED], row[STOPPED]
-            item_tags, items = tags.get(uuid), checklists.get(uuid)
+            start_date, deadline = row[START_DATE], row[DEADLINE]
+            project = task_refs.get(row[PROJECT_ID], unseen)
+            if project is unseen:
+                project = self.task_ref(row[PROJECT_ID], row[PROJECT_TITLE])
+            heading = task_refs.get(row[HEADING_ID], unseen)
+            if heading is unseen:
+                heading = self.task_ref(row[HEADING_ID], row[HEADING_TITLE])
+            area = area_refs.get(row[AREA_ID], unseen)
+            if area is unseen:
+                area = self.area_ref(row[AREA_ID], row[AREA_TITLE])
             values = {
                 "id": uuid if uuid.__class__ is str else text(uuid),
                 "type": "to-do",
                 "title": title if title.__class__ is str else text(title),
                 "notes": notes if notes.__class__ is str else text(notes),
                 "status": names.get(status, "open"),
-                "list": list_of(row),
-                "tags": [] if item_tags is None else item_tags,  # the page's own lists, one per task
-                "project": task_ref(row[PROJECT_ID], row[PROJECT_TITLE]),
-                "area": area_ref(row[AREA_ID], row[AREA_TITLE]),
-                "heading": task_ref(row[HEADING_ID], row[HEADING_TITLE]),
-                "area_inherited": bool(row[AREA_INHERITED]),
-                "checklist": [] if items is None else items,
-                "start_date": packed_date(row[START_DATE]),
-                "deadline": packed_date(row[DEADLINE]),
-                "reminder": reminder(row[REMINDER]),
+                "list": self.list_of(row),
+                "tags": tags.get(uuid) or [],  # the page's own lists, one per task
+                "project": project,
+                "area": area,
+                "heading": heading,
+                "area_inherited": row[AREA_INHERITED] == 1,
+                "checklist": checklists.get(uuid) or [],
+                "start_date": None if start_date is None else self.packed_date(start_date),
+                "deadline": None if deadline is None else self.packed_date(deadline),
+                "reminder": None if row[REMINDER] is None else self.reminder(row[REMINDER]),
                 "created": None if created is None else from_epoch(created, tz),
                 "modified": None if modified is None else from_epoch(modified, tz),
                 "completed": None if stopped is None or status == 0 else from_epoch(stopped, tz),
-                "repeating": bool(row[REPEATING]),
+                "repeating": row[REPEATING] == 1,
                 "evening": row[START_BUCKET] == 1,
             }
             todos.append(_build(Todo, values, fields_set))
