@@ -54,3 +54,11 @@ def test_to_dos_built_from_rows_are_frozen_and_share_no_list(service: ThingsServ
     with pytest.raises(ValidationError):
         first.title = "changed"  # type: ignore[misc]
     assert first.tags is not second.tags and first.checklist is not second.checklist
+
+
+def test_copying_a_to_do_with_changes_leaves_the_other_to_dos_as_they_were(service: ThingsService) -> None:
+    first, second = service.list_todos(limit=2).items
+    before = set(second.model_fields_set)
+    changed = first.model_copy(update={"type": "to-do", "title": "copy"})  # "type" was not set: the copy records it
+    assert changed.title == "copy" and first.title != "copy" and "type" in changed.model_fields_set
+    assert second.model_fields_set == before and first.model_fields_set == before

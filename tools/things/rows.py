@@ -74,15 +74,18 @@ M = TypeVar("M", bound=BaseModel)
 
 _new = object.__new__
 _set = object.__setattr__
-_TODO_FIELDS_SET = frozenset(Todo.model_fields) - {"type"}  # what validation records: ``type`` is a default
-_CHECKLIST_FIELDS_SET = frozenset(ChecklistItem.model_fields)
+# What validation records as set (``type`` is a default). One set serves every model built here: the
+# models are frozen, pydantic changes the set only when a field is assigned (refused first) and copies it
+# for ``model_copy``. A set per model would be one more object for the garbage collector to track.
+_TODO_FIELDS_SET = set(Todo.model_fields) - {"type"}
+_CHECKLIST_FIELDS_SET = set(ChecklistItem.model_fields)
 
 
-def _build(cls: type[M], values: dict[str, Any], fields_set: frozenset[str]) -> M:
+def _build(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
     """A model from values already typed, in field order (serialisation follows ``__dict__``)."""
     model = _new(cls)
     _set(model, "__dict__", values)
-    _set(model, "__pydantic_fields_set__", set(fields_set))
+    _set(model, "__pydantic_fields_set__", fields_set)
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
