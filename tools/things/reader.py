@@ -42,6 +42,18 @@ LEFT JOIN TMTask p ON p.uuid = COALESCE(t.project, h.project)
 LEFT JOIN TMArea a ON a.uuid = COALESCE(t.area, p.area)
 """
 _VISIBLE = "COALESCE(p.trashed, 0) = 0 AND COALESCE(h.trashed, 0) = 0"
+# The Trash: ``t.trashed = 1 OR NOT (_VISIBLE)`` (a task trashed itself, or its project or heading is, or the
+# project of its heading when it has no project of its own), found from the trashed rows, which are few:
+# one scan of the table for them, then the tasks under them by the project and heading indexes, instead of
+# joining every task of the library to its heading and project.
+_IN_TRASH = """t.rowid IN (
+WITH trashed(id, uuid, flag) AS (SELECT rowid, uuid, trashed FROM TMTask WHERE trashed != 0)
+SELECT id FROM trashed WHERE flag = 1
+UNION ALL SELECT x.rowid FROM TMTask x WHERE x.project IN (SELECT uuid FROM trashed)
+UNION ALL SELECT x.rowid FROM TMTask x WHERE x.heading IN (SELECT uuid FROM trashed)
+UNION ALL SELECT x.rowid FROM TMTask x
+  WHERE x.project IS NULL AND x.heading IN (SELECT uuid FROM TMTask WHERE project IN (SELECT uuid FROM trashed))
+)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +129,7 @@ class ThingsReader:
         clauses = [f"t.type IN ({types})", "t.rt1_recurrenceRule IS NULL"]
         params: dict[str, Any] = {"today": self._today_packed}
         if f.list == "trash":
-            clauses.append(f"(t.trashed = 1 OR NOT ({_VISIBLE}))")
+            clauses.append(_IN_TRASH)
         else:
             clauses.append(_VISIBLE)
             clauses.append("t.trashed = 0")
