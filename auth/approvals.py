@@ -118,7 +118,7 @@ class ApprovalBroker:
         self,
         audit: AuditLog,
         *,
-        timeout_seconds: float = 60.0,
+        timeout_seconds: float,  # the daemon passes its setting (approval_timeout_seconds); no default to drift
         max_pending_per_family: int = 5,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
@@ -280,7 +280,9 @@ class ApprovalBroker:
                 # Audited before it is registered: a request nobody can audit is refused, and it must not
                 # stay behind as a pending entry that no one waits on (it would count against the family).
                 log.error("audit log unwritable; approval request for %s refused", scope)
-                return ApprovalDecision(False, "audit_failed")
+                refused = ApprovalDecision(False, "audit_failed")
+                self._report(refused)
+                return refused
             self._pending[approval.id] = approval
             self._by_key[key] = approval.id
         approval.waiters += 1
@@ -375,7 +377,7 @@ class ApprovalBroker:
         if approval.decision is not None:
             return
         try:
-            self._audit_outcome(
+            self._audit_decided(
                 approval.id, approval.family_id, approval.scope, approval.operation, approval.summary, decision
             )
         except AuditError:
@@ -387,6 +389,7 @@ class ApprovalBroker:
             )
             if grant is not None:
                 self.grant_book.revoke(grant.id)
+        self._report(decision)  # the outcome the callers get, audit_failed included
         approval.decision = replace(decision, approval_id=approval.id)
         self._pending.pop(approval.id, None)
         for key in [k for k, v in self._by_key.items() if v == approval.id]:
@@ -406,24 +409,39 @@ class ApprovalBroker:
         summary: str,
         decision: ApprovalDecision,
     ) -> None:
+        """Audit a refusal that never became a pending approval, and report it (even if the audit fails)."""
         try:
-            self.audit.append(
-                "approval.decided",
-                approval_id=approval_id,
-                family_id=family_id,
-                scope=scope,
-                operation=operation,
-                summary=summary,
-                approved=decision.approved,
-                reason=decision.reason,
-                grant=decision.grant,
-                duration_minutes=decision.duration_minutes,
-                decided_by=decision.decided_by,
-                **({"decided_by_claim": decision.decided_by_claim} if decision.decided_by_claim else {}),
-            )
+            self._audit_decided(approval_id, family_id, scope, operation, summary, decision)
         finally:
-            if self.on_outcome is not None:
-                self.on_outcome(decision)
+            self._report(decision)
+
+    def _report(self, decision: ApprovalDecision) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(decision)
+
+    def _audit_decided(
+        self,
+        approval_id: str | None,
+        family_id: str,
+        scope: str,
+        operation: str,
+        summary: str,
+        decision: ApprovalDecision,
+    ) -> None:
+        self.audit.append(
+            "approval.decided",
+            approval_id=approval_id,
+            family_id=family_id,
+            scope=scope,
+            operation=operation,
+            summary=summary,
+            approved=decision.approved,
+            reason=decision.reason,
+            grant=decision.grant,
+            duration_minutes=decision.duration_minutes,
+            decided_by=decision.decided_by,
+            **({"decided_by_claim": decision.decided_by_claim} if decision.decided_by_claim else {}),
+        )
 
 
 class _CallerGone(Exception):

@@ -75,6 +75,8 @@ async def test_an_approval_whose_decision_cannot_be_audited_is_denied_and_leaves
     audit: AuditLog, minutes: int | None
 ) -> None:
     broker = ApprovalBroker(audit, timeout_seconds=WAIT_SECONDS)
+    outcomes: list[ApprovalDecision] = []
+    broker.on_outcome = outcomes.append
     person = Person(audit, minutes)
     broker.add_channel(person)
 
@@ -84,6 +86,9 @@ async def test_an_approval_whose_decision_cannot_be_audited_is_denied_and_leaves
     assert decision.approved is False
     assert decision.reason == "audit_failed"
     assert decision.grant is None
+    assert decision.decided_by == "person"  # who tried to approve stays known
+    # The outcome counted (the daemon's approvals metric) is the one the caller got, not the approval.
+    assert [(o.approved, o.reason) for o in outcomes] == [(False, "audit_failed")]
     assert broker.active_grant("fam_1", "things:write", broker.clock()) is None
     assert broker.grants() == []
     assert broker.pending() == []
@@ -93,6 +98,8 @@ async def test_an_approval_whose_decision_cannot_be_audited_is_denied_and_leaves
 
 async def test_a_request_that_cannot_be_audited_is_refused_before_anyone_is_asked(audit: AuditLog) -> None:
     broker = ApprovalBroker(audit, timeout_seconds=WAIT_SECONDS)
+    outcomes: list[ApprovalDecision] = []
+    broker.on_outcome = outcomes.append
     person = Person(audit, None)
     broker.add_channel(person)
     fill_the_disk(audit)
@@ -100,6 +107,7 @@ async def test_a_request_that_cannot_be_audited_is_refused_before_anyone_is_aske
     decision = await ask(broker)
 
     assert (decision.approved, decision.reason) == (False, "audit_failed")
+    assert outcomes == [decision]
     assert person.shown == []
     assert broker.pending() == []
     assert audit.path.read_text(encoding="utf-8") == ""

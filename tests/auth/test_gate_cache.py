@@ -20,7 +20,7 @@ from auth.scopes import Tier
 
 @pytest.fixture
 def gate(authority: Authority) -> Iterator[Gate]:
-    opened = Gate(authority, ApprovalBroker(authority.audit), rate_limit_per_minute=100_000)
+    opened = Gate(authority, ApprovalBroker(authority.audit, timeout_seconds=60), rate_limit_per_minute=100_000)
     try:
         yield opened
     finally:
