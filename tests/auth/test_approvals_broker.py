@@ -233,3 +233,11 @@ async def test_shutdown_cancels_what_is_pending_and_refuses_what_comes_next(brok
         ("cancelled", "shutdown", False),
         ("cancelled", "shutdown", True),
     ]
+    # The refused request never became an approval; its record still says what was asked, and by whom.
+    assert [decided[1][k] for k in ("family_id", "scope", "operation", "summary", "approved")] == [
+        "fam_1",
+        "things:write",
+        "add_todo",
+        "add 'milk'",
+        False,
+    ]
