@@ -25,6 +25,9 @@ for module in "${modules[@]}"; do
     [ ${#targets[@]} -gt 0 ] || { echo "    no survivors left (or no earlier run) in auth/$module.py" >&2; continue; }
     echo "    rerunning ${#targets[@]} survivors" >&2
   fi
+  # mutmut maps each test to the functions it reaches once and then only adds new tests; an edited test may
+  # reach new code, so the map is collected afresh on every run (one run of tests/auth).
+  rm -f mutants/mutmut-stats.json
   if ! mutmut run --max-children "${MUTATION_WORKERS:-1}" "${targets[@]}" >"mutants/run-$module.log" 2>&1; then
     tr '\r' '\n' <"mutants/run-$module.log" | grep -v '^ *$' | tail -25 >&2
     echo "mutmut failed on auth/$module.py (full output: mutants/run-$module.log)" >&2

@@ -1,9 +1,11 @@
 """Scores of a finished mutmut run, per auth module (called by scripts/mutation.sh; run from the repository root).
 
-A surviving mutant that only changes the human text of a message (an exception's message argument or a log
-line's text; never a code, which is a class attribute, nor a ``detail``, which the audit record keeps) is
+A surviving mutant that only changes the human text of a message (an exception's message argument, or a log
+line's text or arguments: the log is diagnostics for an operator, not the audit record; never a code, which is a
+class attribute, nor a ``detail``, which the audit record keeps) is
 reported as "message-only" and counted as equivalent in the adjusted score; every other survivor is listed.
-A mutant that no test reaches ("no tests") is a survivor: nothing would notice it.
+A mutant that no test reaches ("no tests") is a survivor: nothing would notice it. Survivors shown equivalent
+(scripts/mutation_equivalents.py, each with its reason) are also counted apart in the adjusted score.
 
 ``--survivors MODULE`` prints the names of the last run's survivors of one module (for ``mutation.sh --survivors``).
 """
@@ -15,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from mutation_equivalents import equivalent_reason
 from mutmut.configuration import config
 from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
@@ -57,7 +60,10 @@ def _without_messages(line: str) -> str:
         name = _call_name(node)
         if name.endswith(("Error", "Exception")) and node.args and _is_text(node.args[0]):
             node.args[0] = ast.Constant("")
-        elif name.startswith(("log.", "warnings.")):
+        elif name.startswith("log."):
+            # A log line is text for an operator, its %-arguments included: it decides nothing and is no record.
+            node.args = []
+        elif name.startswith("warnings."):
             node.args = [ast.Constant("") if _is_text(arg) else arg for arg in node.args]
     return ast.dump(tree)
 
@@ -115,22 +121,35 @@ def main(modules: list[str]) -> int:
             tested = {n: s for n, s in statuses.items() if s not in NOT_RUN}
             killed = sum(1 for s in tested.values() if s in KILLED)
             survivors = sorted(n for n, s in tested.items() if s not in KILLED)
-            message_only = 0
+            message_only = equivalent = 0
             for name in survivors:
                 diff = get_diff_for_mutant(name, path=Path("auth") / f"{module}.py")
-                kind = "message-only" if is_message_only(diff) else "SURVIVED"
-                message_only += kind == "message-only"
+                reason = equivalent_reason(module, name, *_changed_lines(diff))
+                if reason is not None:
+                    kind = f"equivalent: {reason}"
+                    equivalent += 1
+                elif is_message_only(diff):
+                    kind = "message-only"
+                    message_only += 1
+                else:
+                    kind = "SURVIVED"
                 out.write(f"## {name} [{kind}; {tested[name]}]\n{diff}\n\n")
             total = len(tested)
+            survived = len(survivors) - message_only - equivalent
             raw = 100.0 * killed / total if total else 0.0
-            adjusted = 100.0 * killed / (total - message_only) if total - message_only else 100.0
+            counted = total - message_only - equivalent
+            adjusted = 100.0 * killed / counted if counted else 100.0
             unreached = sum(1 for s in tested.values() if s == "no tests")
-            rows.append((module, total, killed, message_only, len(survivors) - message_only, raw, adjusted, unreached))
-    print(f"{'module':<11} {'mutants':>7} {'killed':>6} {'msg-only':>8} {'survived':>8} {'score':>6} {'adjusted':>8}")
-    for module, total, killed, message_only, survived, raw, adjusted, unreached in rows:
+            rows.append((module, total, killed, message_only, equivalent, survived, raw, adjusted, unreached))
+    print(
+        f"{'module':<11} {'mutants':>7} {'killed':>6} {'msg-only':>8} {'equiv':>5} {'survived':>8} "
+        f"{'score':>6} {'adjusted':>8}"
+    )
+    for module, total, killed, message_only, equivalent, survived, raw, adjusted, unreached in rows:
         note = f"  ({unreached} of the survivors: no test reaches them)" if unreached else ""
         print(
-            f"{module:<11} {total:>7} {killed:>6} {message_only:>8} {survived:>8} {raw:>5.1f}% {adjusted:>7.1f}%{note}"
+            f"{module:<11} {total:>7} {killed:>6} {message_only:>8} {equivalent:>5} {survived:>8} "
+            f"{raw:>5.1f}% {adjusted:>7.1f}%{note}"
         )
     print(f"survivors with their diffs: {report}")
     return 0
