@@ -99,7 +99,7 @@ def text(value: object) -> str:
 
 
 def checklist_items(rows: Sequence[tuple[Any, Any, Any, Any]]) -> dict[str, list[ChecklistItem]]:
-    """``(task, uuid, title, status)`` rows, in order, as validated items grouped by task."""
+    """``(task, uuid, title, status)`` rows, in order, as items grouped by task."""
     names, fields_set = STATUS_NAMES, _CHECKLIST_FIELDS_SET
     grouped: dict[str, list[ChecklistItem]] = {}
     for task_id, uuid, title, status in rows:
@@ -123,10 +123,11 @@ _UNSEEN: Any = object()
 
 
 class RowDecoder:
-    """Decodes rows read in one transaction, on one day (``today`` packed), in one time zone.
+    """Decodes the rows of one reader (one service call, one read of a page) on one day (``today``
+    packed) in one time zone.
 
-    Within one transaction an id names one row, so a container's ``Ref`` is kept by id: tasks
-    (projects, headings) and areas apart, as they are different tables.
+    Within that read an id names one row, so a container's ``Ref`` is kept by id: tasks (projects,
+    headings) and areas apart, as they are different tables.
     """
 
     def __init__(self, today_packed: int, tz: tzinfo) -> None:
