@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -118,3 +119,17 @@ def test_an_older_things_release_is_refused_with_advice_to_update_things(tmp_pat
     assert info.value.code == "unsupported_schema"
     assert "update Things" in str(info.value)
     assert "agent-auth" not in str(info.value)
+
+
+def test_a_task_table_without_rowids_is_an_unsupported_schema(tmp_path: Path) -> None:
+    """Lists are paged by rowid: a release that dropped TMTask's rowid is refused at the check, not mid-read."""
+    sample = generate(tmp_path / "main.sqlite", todos=10, today=TODAY)
+    with closing(sqlite3.connect(sample.path)) as conn, conn:
+        (create,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'TMTask'").fetchone()
+        conn.execute("ALTER TABLE TMTask RENAME TO TMTaskOld")
+        conn.execute(f"{create} WITHOUT ROWID")
+        conn.execute("INSERT INTO TMTask SELECT * FROM TMTaskOld")
+        conn.execute("DROP TABLE TMTaskOld")
+    with pytest.raises(UnsupportedSchemaError) as info:
+        ThingsDatabase(sample.path).connect()
+    assert info.value.code == "unsupported_schema"

@@ -235,6 +235,15 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
                 f"Unsupported Things database schema (version {version}): {table} lacks {', '.join(missing)}. "
                 "Update agent-auth to a version that supports this Things release."
             )
+    try:
+        conn.execute("SELECT rowid FROM TMTask LIMIT 0").fetchall()
+    except sqlite3.OperationalError as exc:
+        if not str(exc).startswith("no such column"):  # a WITHOUT ROWID table; anything else is mapped above
+            raise
+        raise UnsupportedSchemaError(
+            f"Unsupported Things database schema (version {version}): TMTask has no rowid, by which lists are "
+            "paged. Update agent-auth to a version that supports this Things release."
+        ) from exc
     if version > MAX_KNOWN_DATABASE_VERSION:
         # Newer Things releases have kept the columns we read; refusing would break users on every
         # Things update, and the column check above still guards the shape we rely on.
