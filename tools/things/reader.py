@@ -45,14 +45,16 @@ _VISIBLE = "COALESCE(p.trashed, 0) = 0 AND COALESCE(h.trashed, 0) = 0"
 # The Trash: ``t.trashed = 1 OR NOT (_VISIBLE)`` (a task trashed itself, or its project or heading is, or the
 # project of its heading when it has no project of its own), found from the trashed rows, which are few:
 # one scan of the table for them, then the tasks under them by the project and heading indexes, instead of
-# joining every task of the library to its heading and project.
+# joining every task of the library to its heading and project. In the last part ``+x.project`` keeps
+# SQLite off the project index: ``project IS NULL`` matches most of the library (every to-do outside a
+# project), while the headings of trashed projects hold few to-dos (3.1 -> 2.1 ms on 10 000 to-dos).
 _IN_TRASH = """t.rowid IN (
 WITH trashed(id, uuid, flag) AS (SELECT rowid, uuid, trashed FROM TMTask WHERE trashed != 0)
 SELECT id FROM trashed WHERE flag = 1
 UNION ALL SELECT x.rowid FROM TMTask x WHERE x.project IN (SELECT uuid FROM trashed)
 UNION ALL SELECT x.rowid FROM TMTask x WHERE x.heading IN (SELECT uuid FROM trashed)
 UNION ALL SELECT x.rowid FROM TMTask x
-  WHERE x.project IS NULL AND x.heading IN (SELECT uuid FROM TMTask WHERE project IN (SELECT uuid FROM trashed))
+  WHERE +x.project IS NULL AND x.heading IN (SELECT uuid FROM TMTask WHERE project IN (SELECT uuid FROM trashed))
 )"""
 
 
