@@ -246,6 +246,9 @@ class Gate:
         self.observers: list[DecisionObserver] = []
         self.last_used: dict[str, float] = {}
         self._signing_key = authority.keys.signing
+        # token id -> (the token state and family a principal was built from, that principal)
+        self._principals: dict[str, tuple[TokenState, FamilyInfo, Principal]] = {}
+        self._principals_lock = threading.Lock()
 
     # --- authentication (once per request, at the edge) ----------------------------------------
 
@@ -279,7 +282,19 @@ class Gate:
         if family is None:
             raise InvalidTokenError("invalid token", detail="family missing")
         check_access(state, family, now)
-        return Principal(state.token_id, family.id, family.label, effective_scopes(family.scopes), state.expires_at)
+        # The cache replaces a token's state or family object whenever the store changes (both are frozen),
+        # so a principal built from the very same two objects is still exact: reuse it (no scope copy).
+        known = self._principals.get(token_id)
+        if known is not None and known[0] is state and known[1] is family:
+            return known[2]
+        principal = Principal(
+            state.token_id, family.id, family.label, effective_scopes(family.scopes), state.expires_at
+        )
+        with self._principals_lock:
+            while len(self._principals) >= MAX_CACHED_ENTRIES:
+                del self._principals[next(iter(self._principals))]
+            self._principals[token_id] = (state, family, principal)
+        return principal
 
     # --- the decision ----------------------------------------------------------------------------
 

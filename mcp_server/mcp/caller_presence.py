@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -35,14 +35,28 @@ _LAST_EVENT_HEADER = b"last-event-id"
 MAX_TRACKED_SESSIONS = 4096
 
 
-@dataclass
+@dataclass(slots=True)
 class Presence:
-    """One POST's caller: ``dropped`` is set when its stream went away before the response finished."""
+    """One POST's caller: ``dropped_at`` is set when its stream went away before the response finished.
+
+    The event a waiter sleeps on is made only when someone waits (a prompt-tier call): most calls never do.
+    """
 
     session_id: str | None
-    dropped: anyio.Event = field(default_factory=anyio.Event)
     dropped_at: float | None = None
     finished: bool = False
+    _dropped: anyio.Event | None = None
+
+    def mark_dropped(self, at: float) -> None:
+        self.dropped_at = at
+        if self._dropped is not None:
+            self._dropped.set()
+
+    async def wait_dropped(self) -> None:
+        if self.dropped_at is None:
+            if self._dropped is None:
+                self._dropped = anyio.Event()
+            await self._dropped.wait()
 
 
 class CallerPresence:
@@ -57,11 +71,15 @@ class CallerPresence:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        session = headers.get(_SESSION_HEADER)
-        session_id = session.decode("latin-1") if session else None
+        session_id: str | None = None
+        resuming = False
+        for name, value in scope.get("headers") or ():
+            if name == _SESSION_HEADER:
+                session_id = value.decode("latin-1") or None
+            elif name == _LAST_EVENT_HEADER:
+                resuming = True
         method = scope.get("method")
-        if method == "GET" and session_id is not None and _LAST_EVENT_HEADER in headers:
+        if method == "GET" and session_id is not None and resuming:
             self._note_resumed(session_id)
         if method != "POST":
             await self.app(scope, receive, send)
@@ -72,8 +90,7 @@ class CallerPresence:
         async def watched_receive() -> Message:
             message = await receive()
             if message.get("type") == "http.disconnect" and not presence.finished and presence.dropped_at is None:
-                presence.dropped_at = self.monotonic()
-                presence.dropped.set()
+                presence.mark_dropped(self.monotonic())
             return message
 
         async def watched_send(message: Message) -> None:
@@ -97,7 +114,7 @@ class CallerPresence:
 
     async def wait_until_gone(self, presence: Presence) -> None:
         """Return once the caller has gone: its stream dropped and was not resumed within the grace."""
-        await presence.dropped.wait()
+        await presence.wait_dropped()
         assert presence.dropped_at is not None
         await anyio.sleep(RESUME_GRACE_SECONDS)
         if not self.resumed_since(presence.session_id, presence.dropped_at):

@@ -18,15 +18,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.inbound import MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_PROTOCOL_VERSION_HEADER, decode_header_value
 from mcp.types import CallToolResult, ListToolsResult, TextContent
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,6 +56,10 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 5.0
 MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
 REFUSED_BODY_PEEK_BYTES = 16 * 1024
+_SESSION_HEADER = b"mcp-session-id"
+_VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.encode("ascii")
+_METHOD_HEADER = MCP_METHOD_HEADER.encode("ascii")
+_NAME_HEADER = MCP_NAME_HEADER.encode("ascii")
 TOO_MANY_SESSIONS_ERROR_CODE = JSONRPC_TOO_MANY_SESSIONS
 # The stable code for callers is ``data.error == "insufficient_scope"``.
 INSUFFICIENT_SCOPE_ERROR_CODE = JSONRPC_INSUFFICIENT_SCOPE
@@ -341,8 +347,8 @@ class McpHttpGate:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        declared = _content_length(headers)
+        head = _RequestHead.of(scope.get("headers", []))
+        declared = head.declared
         if declared is not None and declared > MAX_MCP_BODY_BYTES:
             await _json(
                 send, http_status("request_too_large"), {"error": "request_too_large"}
@@ -368,7 +374,7 @@ class McpHttpGate:
                 send, http_status("malformed_request"), _parse_error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             )
             return
-        refusal = self._refusal(principal, body)
+        refusal = self._refusal(principal, body, head)
         if refusal is not None:
             await refusal(send)
             return
@@ -381,7 +387,9 @@ class McpHttpGate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        if self.sessions is None or b"mcp-session-id" in headers:
+        if self.sessions is None or head.has_session or head.modern:
+            # Only a handshake-era request without a session id can open a session (the SDK never opens
+            # one for the 2026-07-28 protocol): nothing to reserve for the others.
             await self.app(scope, replay, send)
             return
         family_id = principal.family_id
@@ -402,7 +410,17 @@ class McpHttpGate:
         finally:
             self.sessions.opened(family_id, opened[0] if opened else None)
 
-    def _refusal(self, principal: Principal, body: bytes) -> Callable[[Send], Any] | None:
+    def _refusal(self, principal: Principal, body: bytes, head: _RequestHead) -> Callable[[Send], Any] | None:
+        if head.modern:
+            # 2026-07-28: the SDK dispatches a body only if its method and tool name equal the ``Mcp-Method``
+            # and ``Mcp-Name`` headers (else HEADER_MISMATCH, and batches are refused), so the headers name
+            # the one call this body can make; the body is parsed only to answer a refusal with its id.
+            if head.method != "tools/call" or head.name is None:
+                return None
+            spec = self.registry.get(head.name)
+            if spec is None or not self._denied(principal, spec):
+                return None
+            return self._forbidden(spec.scope or "", spec.name, _request_id(body))
         if b"tools/call" not in body:
             return None
         try:
@@ -416,16 +434,18 @@ class McpHttpGate:
             params = message.get("params")
             name = params.get("name") if isinstance(params, dict) else None
             spec = self.registry.get(name) if isinstance(name, str) else None
-            if spec is None or spec.scope is None:
-                continue
-            if principal.tier(spec.scope) is Tier.DENY:
-                refused = Decision(
-                    False, "scope_denied", Tier.DENY, principal.family_id, principal.label, principal.token_id
-                )
-                self.gate.record_decision(refused, surface="mcp", target=spec.name, scope=spec.scope)
-                self.on_refusal(spec.name)
-                return self._forbidden(spec.scope, spec.name, message.get("id"))
+            if spec is not None and self._denied(principal, spec):
+                return self._forbidden(spec.scope or "", spec.name, message.get("id"))
         return None
+
+    def _denied(self, principal: Principal, spec: ToolSpec) -> bool:
+        """True (and the refusal recorded) when ``principal`` holds the tool's scope at ``deny`` or not at all."""
+        if spec.scope is None or principal.tier(spec.scope) is not Tier.DENY:
+            return False
+        refused = Decision(False, "scope_denied", Tier.DENY, principal.family_id, principal.label, principal.token_id)
+        self.gate.record_decision(refused, surface="mcp", target=spec.name, scope=spec.scope)
+        self.on_refusal(spec.name)
+        return True
 
     def _unauthorized(self, code: str, request_id: Any) -> Callable[[Send], Any]:
         """401 with the SDK's Bearer challenge; the body is a JSON-RPC error that says what to do."""
@@ -460,14 +480,44 @@ class McpHttpGate:
         return respond
 
 
-def _content_length(headers: dict[bytes, bytes]) -> int | None:
-    raw = headers.get(b"content-length")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return MAX_MCP_BODY_BYTES + 1  # unreadable: treat as too large
+class _RequestHead(NamedTuple):
+    """What ``McpHttpGate`` reads from a POST's headers, in one pass."""
+
+    declared: int | None  # Content-Length (unreadable: over the limit)
+    has_session: bool  # an ``Mcp-Session-Id`` is sent
+    modern: bool  # the 2026-07-28 era, decided as the SDK routes it (on the first ``Mcp-Protocol-Version``)
+    method: str | None  # ``Mcp-Method`` (modern era)
+    name: str | None  # ``Mcp-Name``, decoded as the SDK decodes it (modern era)
+
+    @classmethod
+    def of(cls, headers: Iterable[tuple[bytes, bytes]]) -> _RequestHead:
+        declared: int | None = None
+        has_session = False
+        version = method = name = None
+        for key, value in headers:
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = MAX_MCP_BODY_BYTES + 1
+            elif key == _SESSION_HEADER:
+                has_session = True
+            elif key == _VERSION_HEADER:
+                version = value if version is None else version
+            elif key == _METHOD_HEADER:
+                method = value
+            elif key == _NAME_HEADER:
+                name = value
+        modern = version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS
+        if not modern:
+            return cls(declared, has_session, False, None, None)
+        return cls(
+            declared,
+            has_session,
+            True,
+            method.decode("latin-1") if method is not None else None,
+            decode_header_value(name.decode("latin-1")) if name is not None else None,
+        )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

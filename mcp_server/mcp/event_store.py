@@ -20,7 +20,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp.types import JSONRPCMessage
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.gate import Gate
@@ -31,6 +33,7 @@ DEFAULT_MAX_EVENTS = 2048
 # Suggested reconnect delay (SSE ``retry``, milliseconds) sent on each stream's priming event.
 RETRY_INTERVAL_MS = 1000
 SESSION_HEADER = b"mcp-session-id"
+_VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.encode("ascii")
 
 
 @dataclass
@@ -102,9 +105,16 @@ class EventOwnership:
             await self.app(scope, receive, send)
             return
         session_id = None
+        version: bytes | None = None
         for name, value in scope.get("headers", []):
             if name == SESSION_HEADER:
                 session_id = value.decode("latin-1")
+            elif name == _VERSION_HEADER and version is None:
+                version = value
+        if version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS:
+            # The SDK serves the 2026-07-28 protocol without sessions or this store: nothing to own.
+            await self.app(scope, receive, send)
+            return
         # The principal the edge established for this request (no second authentication).
         identity = identity_of(scope, self.gate)
         owner = Owner(identity.family_id, session_id) if isinstance(identity, Principal) else None

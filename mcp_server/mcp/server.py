@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mcp.server import MCPServer
@@ -31,6 +31,7 @@ from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.list_changed import FamilyToolLists
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.mcp.session_limits import SessionLimiter
+from mcp_server.mcp.verifier import GateTokenVerifier, answer_bearer_from_edge
 from mcp_server.oauth.surface import authorization_server
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def build_mcp_server(
     token_source: TokenSource | None = None,
     version: str = "",
     tool_lists: FamilyToolLists | None = None,
+    token_verifier: GateTokenVerifier | None = None,
 ) -> tuple[MCPServer, GateMiddleware]:
     """An MCPServer exposing every registered tool behind the gate.
 
@@ -113,8 +115,6 @@ def build_mcp_server(
     (``resource_url``) the daemon's edge identified the caller; ``token_source`` is for transports without
     that edge (the in-memory client), where each request is identified once here.
     """
-    from mcp_server.mcp.verifier import GateTokenVerifier
-
     identity = identity_from_request(gate) if token_source is None else identity_from_token(gate, token_source)
     middleware = GateMiddleware(gate, registry, identity)
     prompts: list[MCPServer] = []
@@ -125,7 +125,7 @@ def build_mcp_server(
     hygiene = ProtocolHygiene(Implementation(name="agent-auth", version=version).model_dump(), prompt_names)
     kwargs: dict[str, Any] = {}
     if resource_url is not None:
-        kwargs["token_verifier"] = GateTokenVerifier(resource_url)
+        kwargs["token_verifier"] = token_verifier or GateTokenVerifier(resource_url)
         kwargs["auth"] = AuthSettings(
             # Strings, so the settings keep a path-less issuer without a trailing slash (RFC 8414 compares
             # issuers exactly; the authorization server's metadata names the same string).
@@ -171,10 +171,17 @@ def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
     assert ctx.url is not None
     resource_url = f"{ctx.url}/mcp"
     tool_lists = FamilyToolLists(ctx.gate, identity_from_request(ctx.gate))
+    verifier = GateTokenVerifier(resource_url)
     server, middleware = build_mcp_server(
-        ctx.gate, registry, resource_url=resource_url, version=_version(), tool_lists=tool_lists
+        ctx.gate,
+        registry,
+        resource_url=resource_url,
+        version=_version(),
+        tool_lists=tool_lists,
+        token_verifier=verifier,
     )
-    middleware.on_call = lambda tool, outcome: ctx.metrics.mcp_tool_calls.labels(tool, outcome).inc()
+    count_call = _tool_call_counter(ctx)
+    middleware.on_call = count_call
     host = ctx.settings.host
     sdk_app = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -183,6 +190,7 @@ def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
         retry_interval=RETRY_INTERVAL_MS,
         session_idle_timeout=ctx.settings.mcp_session_idle_seconds,
     )
+    answer_bearer_from_edge(sdk_app, verifier)  # the SDK's bearer check reads the edge's principal: O(1)
     # The SDK keeps no public view of its open sessions; its table is read only to prune ended ones.
     sessions = SessionLimiter(
         ctx.settings.mcp_sessions_per_family,
@@ -197,7 +205,7 @@ def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
         build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
         sessions=sessions,
     )
-    gated.on_refusal = lambda tool: ctx.metrics.mcp_tool_calls.labels(tool, "deny").inc()
+    gated.on_refusal = lambda tool: count_call(tool, "deny")
     # The protected-resource metadata names the daemon as authorization server, so serve one.
     oauth = authorization_server(ctx, resource_url)
     routes: list[BaseRoute] = [Route("/mcp", gated), *oauth["routes"]]
@@ -210,6 +218,19 @@ def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
         *oauth["lifespan_hooks"],
     ]
     return {"routes": routes, "lifespan_hooks": hooks}
+
+
+def _tool_call_counter(ctx: DaemonContext) -> Callable[[str, str], None]:
+    """Count a tool call by (tool, outcome); ``labels()`` costs µs, and the registered tools are few."""
+    children: dict[tuple[str, str], Any] = {}
+
+    def count(tool: str, outcome: str) -> None:
+        child = children.get((tool, outcome))
+        if child is None:
+            child = children[(tool, outcome)] = ctx.metrics.mcp_tool_calls.labels(tool, outcome)
+        child.inc()
+
+    return count
 
 
 def _version() -> str:

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types.jsonrpc import HEADER_MISMATCH
 
 from auth.families import IssuedTokens
 from auth.scopes import Tier
@@ -165,6 +166,69 @@ async def test_a_denied_or_absent_tool_call_is_refused_with_403_insufficient_sco
     assert runs.names == []
     [entry] = call_records(daemon.ctx.authority.audit)
     assert (entry["tool"], entry["outcome"], entry["result"]) == (tool, "deny", "scope_denied")
+
+
+def modern_call(name: str, arguments: dict[str, Any], request_id: int = 7) -> dict[str, Any]:
+    """A 2026-07-28 ``tools/call`` body: the envelope travels in ``_meta``, no session."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    params = {"name": name, "arguments": arguments, "_meta": meta}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def modern_headers(token: str, method: str, name: str) -> dict[str, str]:
+    return {
+        **JSONRPC_HEADERS,
+        "Authorization": f"Bearer {token}",
+        "Mcp-Protocol-Version": "2026-07-28",
+        "Mcp-Method": method,
+        "Mcp-Name": name,
+    }
+
+
+async def test_a_2026_call_of_a_denied_tool_is_refused_with_403_and_the_id_of_its_request(
+    daemon: RunningDaemon, runs: ToolRuns
+) -> None:
+    family = new_family(daemon)
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{daemon.url}/mcp",
+            json=modern_call("purge_notes", {}, request_id=41),
+            headers=modern_headers(family.access_token, "tools/call", "purge_notes"),
+        )
+
+    assert response.status_code == 403
+    assert f'scope="{ADMIN_SCOPE}"' in response.headers["www-authenticate"]
+    assert response.json()["id"] == 41
+    assert response.json()["error"]["data"] == {
+        "error": "insufficient_scope",
+        "scope": ADMIN_SCOPE,
+        "tool": "purge_notes",
+    }
+    assert runs.names == []
+
+
+@pytest.mark.parametrize("header_name", ["read_note", "whoami"])
+async def test_a_2026_call_whose_name_header_hides_a_denied_tool_never_runs_it(
+    daemon: RunningDaemon, runs: ToolRuns, header_name: str
+) -> None:
+    """The 403 pre-check of the 2026-07-28 era reads the tool from ``Mcp-Name``; a body naming another tool
+    is refused by the SDK (header mismatch), so the headers cannot smuggle a denied call past it."""
+    family = new_family(daemon)
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{daemon.url}/mcp",
+            json=modern_call("purge_notes", {}),
+            headers=modern_headers(family.access_token, "tools/call", header_name),
+        )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == HEADER_MISMATCH
+    assert runs.names == []
+    assert "purge_notes" not in [entry["tool"] for entry in call_records(daemon.ctx.authority.audit)]
 
 
 async def test_the_sdk_client_calling_a_denied_tool_fails_and_the_tool_never_runs(
