@@ -65,6 +65,16 @@ def test_a_full_table_forgets_only_buckets_that_have_refilled_completely() -> No
     assert limiter.acquire("busy", 60.0) > 0.0, "the busy bucket was evicted and came back full"
 
 
+def test_a_bucket_is_forgotten_only_once_it_has_refilled_whatever_the_limit() -> None:
+    limiter = RateLimiter(6, max_keys=2)  # 6 a minute: one token every 10 s, full again 60 s after last use
+    assert limiter.acquire("old", 0.0) == 0.0
+    for _ in range(6):
+        limiter.acquire("busy", 40.0)
+    assert limiter.acquire("new", 61.0) == 0.0  # evicts "old" (idle 61 s), keeps "busy" (idle 21 s)
+    assert [limiter.acquire("busy", 61.0) for _ in range(2)] == [0.0, 0.0]  # 21 s refilled 2.1 tokens
+    assert limiter.acquire("busy", 61.0) > 0.0, "the busy bucket was evicted and came back full"
+
+
 def test_a_table_full_of_recent_buckets_is_cleared_rather_than_growing() -> None:
     limiter = RateLimiter(1, max_keys=2)
     assert limiter.acquire("a", 0.0) == 0.0

@@ -109,6 +109,8 @@ def test_reserved_scopes_are_refused_unless_allowed() -> None:
 
 def test_the_same_scope_twice_with_different_tiers_is_rejected() -> None:
     assert parse_scope_specs(["a:b", "a:b=allow"]) == {"a:b": Tier.ALLOW}
+    # A spec without a tier takes the caller's default (what a person picks once for all of them).
+    assert parse_scope_specs(["a:b", "c:d=deny"], default_tier=Tier.PROMPT) == {"a:b": Tier.PROMPT, "c:d": Tier.DENY}
     with pytest.raises(InvalidScopeError):
         parse_scope_specs(["a:b=allow", "a:b=deny"])
 
