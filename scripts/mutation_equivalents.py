@@ -23,6 +23,34 @@ OPAQUE_ID = "approval ids are opaque handles; the counter and the random part on
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
     Equivalent(
+        "tokens",
+        "_sign",
+        'return hmac.new(signing_key, f"{kind.value}_{token_id}".encode("ascii"), sha256).hexdigest()',
+        ('return hmac.new(signing_key, f"{kind.value}_{token_id}".encode("ASCII"), sha256).hexdigest()',),
+        "codec names are case-insensitive: the same bytes are signed",
+    ),
+    Equivalent(
+        "scopes",
+        "is_reserved",
+        'return scope.split(":", 1)[0] == RESERVED_APP',
+        ('return scope.split(":", )[0] == RESERVED_APP', 'return scope.split(":", 2)[0] == RESERVED_APP'),
+        "the part before the first colon is the same however many times the rest is split",
+    ),
+    Equivalent(
+        "scopes",
+        "effective_scopes",
+        "return {**scopes, **missing} if missing else scopes",
+        ("return {**scopes, **missing} if (missing) or True else scopes",),
+        "with nothing missing the copy equals the original (returning the original only saves the copy)",
+    ),
+    Equivalent(
+        "ratelimit",
+        "acquire",
+        "if elapsed > 0:",
+        ("if elapsed >= 0:",),
+        "with no time elapsed the refill adds nothing: min(capacity, tokens + 0) is tokens",
+    ),
+    Equivalent(
         "approvals",
         "_key",
         'return ("digest", family_id, prepared.digest)',

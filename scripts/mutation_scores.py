@@ -51,7 +51,8 @@ def _is_text(node: ast.expr) -> bool:
 def _without_messages(line: str) -> str:
     """The line with the message of each exception and the text of each log call blanked."""
     try:
-        tree = ast.parse(line.strip().rstrip(",").removeprefix("raise ").removeprefix("return "), mode="eval")
+        text = line.strip().rstrip(",").removeprefix("raise ").removeprefix("return ").removesuffix(" from None")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError:
         return line
     for node in ast.walk(tree):
