@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from auth.approvals import ApprovalBroker, PendingApproval
 from auth.authority import Authority
 from auth.decision_record import RECORD_FIELDS
 from auth.gate import Decision, FamilyCache, Gate, request_digest
+from auth.prepared import prepare
 from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
 
@@ -250,11 +252,13 @@ async def test_a_call_cancelled_while_a_person_decides_is_recorded_as_cancelled(
 ) -> None:
     principal = principal_of(gate, authority)
     shown = anyio.Event()
+    asked: list[str] = []
 
     class Watcher:
         name = "watcher"
 
         async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
+            asked.append(approval.id)
             shown.set()
 
     gate.broker.add_channel(Watcher())
@@ -282,6 +286,67 @@ async def test_a_call_cancelled_while_a_person_decides_is_recorded_as_cancelled(
         principal.family_id,
     )
     assert record["latency_ms"] > 0
+    # The record points at the approval the call waited on, which is withdrawn: approving it runs nothing.
+    assert record["approval_id"] == asked[0]
+    assert gate.broker.history[0]["id"] == asked[0] and gate.broker.history[0]["status"] == "withdrawn"
+
+
+@pytest.mark.anyio
+async def test_a_timed_grant_given_on_one_surface_and_target_admits_the_next_identical_call_there_only(
+    authority: Authority, gate: Gate
+) -> None:
+    principal = principal_of(gate, authority)
+    person = Person(approve=True)
+
+    class TimedPerson:
+        name = "person"
+
+        async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
+            person.shown.append(approval)
+            broker.decide(approval.id, approved=True, grant="timed", duration_minutes=5, decided_by="person")
+
+    gate.broker.add_channel(TimedPerson())
+    prepared = prepare("add_todo", "Add the to-do 'milk'", [("title", "milk")], {"title": "milk"})
+    started = time.perf_counter() - 0.5
+    with anyio.fail_after(WAIT_SECONDS):
+        first = await gate.admit(
+            principal, "things:write", surface="mcp", target="add_todo", prepared=prepared, started=started
+        )
+        again = await gate.admit(principal, "things:write", surface="mcp", target="add_todo", prepared=prepared)
+    assert (first.allowed, first.detail, again.allowed, again.detail) == (True, "approved", True, "timed_grant")
+    (shown,) = person.shown
+    assert (shown.label, shown.digest, shown.summary) == ("notes", prepared.digest, "Add the to-do 'milk'")
+    assert shown.details == prepared.details()
+    first_record, again_record = records(authority)
+    assert (first_record["digest"], again_record["digest"]) == (prepared.digest, prepared.digest)
+    assert (again_record["reason"], again_record["approval_id"]) == ("timed_grant", None)
+    assert first_record["latency_ms"] >= 500  # counted from when the call started, not from the decision
+    # Another surface or target is not covered by the grant.
+    now = gate.clock()
+    assert gate.broker.active_grant(principal.family_id, "things:write", now, surface="mcp", target="add_todo")
+    for surface, target in [("rest", "add_todo"), ("mcp", "add_project")]:
+        assert (
+            gate.broker.active_grant(principal.family_id, "things:write", now, surface=surface, target=target) is None
+        )
+
+
+@pytest.mark.anyio
+async def test_a_caller_who_goes_away_while_a_person_decides_is_withdrawn(authority: Authority, gate: Gate) -> None:
+    principal = principal_of(gate, authority)
+    gone = anyio.Event()
+
+    class Watcher:
+        name = "watcher"
+
+        async def present(self, approval: PendingApproval, broker: ApprovalBroker) -> None:
+            gone.set()
+
+    gate.broker.add_channel(Watcher())
+    with anyio.fail_after(WAIT_SECONDS):
+        decision = await gate.admit(principal, "things:write", surface="mcp", target="add_todo", caller_gone=gone)
+    assert (decision.allowed, decision.code, decision.detail) == (False, "scope_denied", "withdrawn")
+    [record] = records(authority)
+    assert (record["code"], record["reason"]) == ("scope_denied", "withdrawn")
 
 
 def result_entries(authority: Authority) -> list[dict[str, Any]]:
@@ -294,11 +359,11 @@ def test_the_result_of_an_admitted_call_is_recorded_under_its_call_id(authority:
     admitted = gate.record_decision(
         gate.decide(principal, "things:read", now=NOW + 1), surface="mcp", target="list_todos", scope="things:read"
     )
-    assert gate.record_result(admitted, "ok", started=0.0, items=3, note=None)
+    assert gate.record_result(admitted, "ok", started=time.perf_counter() - 0.5, items=3, note=None)
     assert gate.record_result(admitted, "error")
     ok, error = result_entries(authority)
     assert (ok["call_id"], ok["result"], ok["items"]) == (admitted.call_id, "ok", 3)
-    assert "note" not in ok and ok["latency_ms"] > 0
+    assert "note" not in ok and 500 <= ok["latency_ms"] < 60_000  # milliseconds since the call started
     assert (error["call_id"], error["result"], error["latency_ms"]) == (admitted.call_id, "error", 0.0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from auth import tokens
 from auth.approvals import ApprovalBroker, PendingApproval
 from auth.authority import Authority
+from auth.errors import TokenExpiredError
 from auth.gate import Decision, Gate
 from auth.grants import Grant
 from auth.scopes import Tier
@@ -68,6 +70,21 @@ def test_an_allowed_scope_is_allowed_and_recorded_as_allow(authority: Authority,
     assert record["outcome"] == "allow" and record["scope"] == "things:read" and record["tier"] == "allow"
     assert record["target"] == "list_todos" and record["family_id"] == issued.family_id
     assert record["code"] is None
+
+
+def test_a_well_formed_scope_seen_for_the_first_time_is_decided_by_its_tier(authority: Authority, gate: Gate) -> None:
+    fresh = f"fresh{secrets.token_hex(4)}:read"  # never checked before in this process
+    issued = authority.create_family({fresh: Tier.ALLOW}, now=NOW)
+    assert_decision(gate.check(issued.access_token, fresh, now=NOW + 1), True, Tier.ALLOW, None)
+    assert_decision(gate.check(issued.access_token, fresh, now=NOW + 2), True, Tier.ALLOW, None)
+
+
+def test_the_second_look_after_a_decision_is_taken_at_the_time_given(authority: Authority, gate: Gate) -> None:
+    issued = authority.create_family(SCOPES, access_ttl_seconds=60, now=NOW)
+    principal = gate.authenticate(issued.access_token, NOW + 1)
+    assert gate.recheck_while_deciding(principal, NOW + 59).family_id == issued.family_id
+    with pytest.raises(TokenExpiredError):
+        gate.recheck_while_deciding(principal, NOW + 60)
 
 
 @pytest.mark.parametrize(
@@ -285,3 +302,5 @@ def test_an_allowed_call_whose_record_cannot_be_written_is_refused(authority: Au
 
     assert_decision(decision, False, None, "audit_unavailable")
     assert decision.family_id == issued.family_id
+    # The refusal still names who asked (for the caller's error and the daemon's log).
+    assert (decision.label, decision.token_id) == (issued.label, tokens.parse(issued.access_token).token_id)
