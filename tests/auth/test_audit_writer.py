@@ -297,3 +297,21 @@ def test_the_log_and_its_head_describe_themselves_without_secrets(audit: AuditLo
     head = audit.head
     assert AuditHead.from_text(head.to_text()) == head
     assert os.stat(log_path).st_mode & 0o777 == 0o600
+
+
+def test_a_line_spliced_in_from_another_log_with_the_same_key_is_detected(tmp_path: Path) -> None:
+    """A rotated log holds validly signed lines with the same sequence numbers; one put in place of the
+    current log's line breaks the chain, even though its MAC and its number are right."""
+    current, rotated = tmp_path / "audit.log", tmp_path / "audit.log.1"
+    for path, event in [(rotated, "old"), (current, "new")]:
+        log = AuditLog(path, KEY)
+        try:
+            fill(log, 3)
+            log.append(event)
+        finally:
+            log.close()
+    lines, foreign = current.read_bytes().splitlines(keepends=True), rotated.read_bytes().splitlines(keepends=True)
+    lines[1] = foreign[1]  # seq 2, signed with the same key, but chained to the other log's line 1
+    current.write_bytes(b"".join(lines))
+    report = verify_log(current, KEY, None)
+    assert (report.ok, report.first_bad_line, report.reason) == (False, 2, "chain broken (line removed or inserted)")
