@@ -20,6 +20,21 @@ class Equivalent(NamedTuple):
 
 
 OPAQUE_ID = "approval ids are opaque handles; the counter and the random part only make them unique"
+FALSY = "only ever read as a truth value, and None is false"
+FIRST_APPEND_RELOADS = (
+    "overwritten before use: the first append always re-reads the head from the file (no file has size -1)"
+)
+SIZE_ONLY = (
+    "the known size only decides whether to re-read the chain head from the file; a wrong one costs a re-read "
+    "that finds the same head (it can never equal the real size, which is larger)"
+)
+TAIL_READ = "how much of the tail is read per round: the same newest complete line is found"
+CLOCK_SENTINEL = "an initial value no clock reads (the epoch's first seconds), overwritten by the first stamp"
+NO_TYPE_ERROR = "json.loads of bytes raises ValueError, never TypeError, and .get on a dict raises nothing"
+CANCELLED_RECORD = (
+    "a cancelled call is only recorded, then its cancellation goes on: the record keeps its code (cancelled) and "
+    "the approval id, never the withdrawn approval's own fields nor the detail, and nothing returns the decision"
+)
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
     Equivalent(
@@ -49,6 +64,169 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "if elapsed > 0:",
         ("if elapsed >= 0:",),
         "with no time elapsed the refill adds nothing: min(capacity, tokens + 0) is tokens",
+    ),
+    Equivalent(
+        "audit",
+        "_seal",
+        """return body[:-1] + b',"mac":"' + digest.encode("ascii") + b'"}', digest""",
+        ("""return body[:-1] + b',"mac":"' + digest.encode("ASCII") + b'"}', digest""",),
+        "codec names are case-insensitive",
+    ),
+    Equivalent(
+        "audit",
+        "from_text",
+        'seq, _, mac = text.partition(":")',
+        ('seq, _, mac = text.rpartition(":")',),
+        "a head is written as '<seq>:<hex MAC>': one colon, so splitting at the first or the last is the same",
+    ),
+    Equivalent(
+        "audit",
+        "__init__",
+        "self._known_size = -1",
+        ("self._known_size = None", "self._known_size = -2"),
+        "no file has that size either, so the first append re-reads the chain head just the same",
+    ),
+    *(
+        Equivalent("audit", "__init__", before, after, FIRST_APPEND_RELOADS)
+        for before, after in [
+            ("self._torn = False", ("self._torn = None", "self._torn = True")),
+            ("self._seq, self._last_mac = 0, GENESIS", ("self._seq, self._last_mac = 1, GENESIS",)),
+        ]
+    ),
+    Equivalent("audit", "__init__", "self._key = key", ("self._key = None",), "the attribute is never read"),
+    Equivalent("audit", "__init__", "self._fsync = fsync", ("self._fsync = None",), FALSY),
+    Equivalent("audit", "append_fields", "self._torn = False", ("self._torn = None",), FALSY),
+    Equivalent("audit", "append_fields", "size = self._lock_current_file()", ("size = None",), SIZE_ONLY),
+    Equivalent(
+        "audit",
+        "_write_entry",
+        "self._known_size += len(line)",
+        ("self._known_size = len(line)", "self._known_size -= len(line)"),
+        SIZE_ONLY,
+    ),
+    Equivalent(
+        "audit",
+        "_write_entry",
+        "text: str | None = _encode(entry)",
+        ("text: str | None = None",),
+        "every entry then takes the neutralising path, which leaves plain text as it is: the same bytes, slower",
+    ),
+    Equivalent("audit", "_reload_head", "span = 65536", ("span = 65537",), TAIL_READ),
+    Equivalent("audit", "_reload_head", "span *= 4", ("span *= 5",), TAIL_READ),
+    Equivalent(
+        "audit",
+        "_reload_head",
+        "block = fh.read(size - start)",
+        ("block = fh.read(None)", "block = fh.read(size + start)"),
+        "both read to the end of the file, which no writer extends while this one holds the lock",
+    ),
+    *(
+        Equivalent("audit", "__init__", before, after, CLOCK_SENTINEL)
+        for before, after in [
+            ("self._second = -1", ("self._second = None", "self._second = +1", "self._second = -2")),
+            ('self._prefix = ""', ("self._prefix = None", 'self._prefix = "XXXX"')),
+        ]
+    ),
+    Equivalent(
+        "audit",
+        "now",
+        "self._second = second",
+        ("self._second = None",),
+        "the date is then formatted on every call: the same text, slower",
+    ),
+    *(
+        Equivalent("audit", function, "with contextlib.suppress(ValueError, TypeError, AttributeError):", after, reason)
+        for function, after, reason in [
+            ("_is_recovery", ("with contextlib.suppress(ValueError, AttributeError):",), NO_TYPE_ERROR),
+            (
+                "_mac_of_seq",
+                (
+                    "with contextlib.suppress(ValueError, AttributeError):",
+                    "with contextlib.suppress(ValueError, None, AttributeError):",
+                    "with contextlib.suppress(ValueError, TypeError, None):",
+                    "with contextlib.suppress(ValueError, TypeError, ):",
+                ),
+                "it reads only lines that verified (or torn prefixes of entries, which start with '{'): json.loads "
+                "raises nothing but ValueError on them and each is an object",
+            ),
+        ]
+    ),
+    Equivalent(
+        "gate",
+        "conclude",
+        "with anyio.CancelScope(shield=True):",
+        ("with anyio.CancelScope(shield=None):", "with anyio.CancelScope(shield=False):"),
+        "the shielded block has no await (recording is synchronous), so no cancellation can be delivered inside it",
+    ),
+    Equivalent(
+        "gate",
+        "conclude",
+        'waited_on = ApprovalDecision(False, "withdrawn", approval_id=asked[0]) if asked else None',
+        tuple(
+            f"waited_on = ApprovalDecision({a}, {r}, approval_id=asked[0]) if asked else None"
+            for a, r in [
+                ("None", '"withdrawn"'),
+                ("False", "None"),
+                ("True", '"withdrawn"'),
+                ("False", '"XXwithdrawnXX"'),
+                ("False", '"WITHDRAWN"'),
+            ]
+        ),
+        CANCELLED_RECORD,
+    ),
+    Equivalent(
+        "gate",
+        "conclude",
+        'cancelled = replace(decision, code="cancelled", detail="cancelled", approval=waited_on)',
+        (
+            'cancelled = replace(decision, code="cancelled", detail=None, approval=waited_on)',
+            'cancelled = replace(decision, code="cancelled", approval=waited_on)',
+            'cancelled = replace(decision, code="cancelled", detail="XXcancelledXX", approval=waited_on)',
+            'cancelled = replace(decision, code="cancelled", detail="CANCELLED", approval=waited_on)',
+        ),
+        CANCELLED_RECORD,
+    ),
+    Equivalent(
+        "gate",
+        "conclude",
+        "assert isinstance(identity, Principal) and scope is not None",
+        ("assert isinstance(identity, Principal) or scope is not None",),
+        "needs_approval comes only from decide() for a principal and a scope, so both halves always hold",
+    ),
+    *(
+        Equivalent("gate", function, before, after, "SQL keywords and SQLite identifiers are case-insensitive")
+        for function, before, after in [
+            (
+                "_latest_seq",
+                'row = self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()',
+                (
+                    'row = self._watch.execute("select coalesce(max(seq), 0) from changes").fetchone()',
+                    'row = self._watch.execute("SELECT COALESCE(MAX(SEQ), 0) FROM CHANGES").fetchone()',
+                ),
+            ),
+            (
+                "_read_data_version",
+                'return int(self._watch.execute("PRAGMA data_version").fetchone()[0])',
+                (
+                    'return int(self._watch.execute("pragma data_version").fetchone()[0])',
+                    'return int(self._watch.execute("PRAGMA DATA_VERSION").fetchone()[0])',
+                ),
+            ),
+        ]
+    ),
+    Equivalent(
+        "gate",
+        "_malformed",
+        "_WELL_FORMED[scope] = True",
+        ("_WELL_FORMED[scope] = None", "_WELL_FORMED[scope] = False"),
+        "the cache is read by membership only ('scope in _WELL_FORMED'), never by value",
+    ),
+    Equivalent(
+        "gate",
+        "record_result",
+        "fields = {k: v for k, v in details.items() if v is not None} if details else {}",
+        ("fields = {k: v for k, v in details.items() if v is not None} if (details) or True else {}",),
+        "the comprehension over no details is the same empty dict",
     ),
     Equivalent(
         "approvals",
@@ -89,7 +267,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "__init__",
         "self._closed = False",
         ("self._closed = None",),
-        "only ever read as a truth value, and None is false",
+        FALSY,
     ),
     Equivalent(
         "approvals",
