@@ -31,7 +31,7 @@ from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.list_changed import FamilyToolLists
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec
 from mcp_server.mcp.session_limits import SessionLimiter
-from mcp_server.mcp.verifier import GateTokenVerifier, answer_bearer_from_edge
+from mcp_server.mcp.verifier import GateTokenVerifier, sdk_mcp_endpoint
 from mcp_server.oauth.surface import authorization_server
 
 log = logging.getLogger(__name__)
@@ -190,19 +190,20 @@ def mcp_surface(ctx: DaemonContext, registry: ToolRegistry) -> dict[str, Any]:
         retry_interval=RETRY_INTERVAL_MS,
         session_idle_timeout=ctx.settings.mcp_session_idle_seconds,
     )
-    answer_bearer_from_edge(sdk_app, verifier)  # the SDK's bearer check reads the edge's principal: O(1)
+    metadata_url = build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string()
+    endpoint = sdk_mcp_endpoint(server.session_manager, resource_url, metadata_url)
     # The SDK keeps no public view of its open sessions; its table is read only to prune ended ones.
     sessions = SessionLimiter(
         ctx.settings.mcp_sessions_per_family,
         lambda: server.session_manager._server_instances,
     )
-    presence = CallerPresence(EventOwnership(sdk_app, ctx.gate))
+    presence = CallerPresence(EventOwnership(endpoint, ctx.gate))
     middleware.presence = presence
     gated = McpHttpGate(
         presence,
         ctx.gate,
         registry,
-        build_resource_metadata_url(AnyHttpUrl(resource_url)).unicode_string(),
+        metadata_url,
         sessions=sessions,
     )
     gated.on_refusal = lambda tool: count_call(tool, "deny")

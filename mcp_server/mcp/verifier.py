@@ -1,11 +1,12 @@
 """The SDK's bearer authentication of ``/mcp``, answered from the identity the daemon's edge established.
 
 No second authentication: the edge (``mcp_server.daemon.edge``) checked the request's token once and left a
-:class:`~auth.principal.Principal` (or the reason there is none) in the ASGI scope. The SDK wraps ``/mcp`` in
-its ``AuthenticationMiddleware`` with a ``BearerAuthBackend`` around our :class:`GateTokenVerifier`;
-:func:`answer_bearer_from_edge` swaps that backend for :class:`EdgeBearerBackend`, which reads the scope
-instead of the headers and hands back the same ``AuthenticatedUser`` for the same principal: O(1) per request.
-A request the edge did not see is refused (fail closed). ``client_id`` and ``subject`` are the family id,
+:class:`~auth.principal.Principal` (or the reason there is none) in the ASGI scope. :func:`sdk_mcp_endpoint`
+puts the SDK's ``/mcp`` handler behind the SDK's own authorization layers with :class:`EdgeUser` in place of
+its ``AuthenticationMiddleware``: the scope's principal, not the headers, and the same ``AuthenticatedUser``
+for the same principal — O(1) per request. A request the edge did not see is refused (fail closed).
+:class:`GateTokenVerifier` is the ``TokenVerifier`` the SDK is configured with (its protected-resource
+metadata route needs one); it too only answers from the edge. ``client_id`` and ``subject`` are the family id,
 which stays the same across refreshes, so an MCP session survives access-token rotation.
 """
 
@@ -13,17 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
-from starlette.applications import Starlette
-from starlette.authentication import AuthCredentials
-from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from pydantic import AnyHttpUrl
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.principal import Principal
+from auth.principal import Principal, Unauthenticated
 from auth.scopes import Tier
 from mcp_server.daemon.edge import IDENTITY_KEY, bearer_from_headers, edge_identity_for
 
@@ -60,26 +60,38 @@ class GateTokenVerifier:
         return access_token_for(identity, token, self.resource)
 
 
-class EdgeBearerBackend(BearerAuthBackend):
-    """``BearerAuthBackend`` reading the edge's identity from the scope (see the module docstring)."""
+class EdgeUser:
+    """Pure ASGI, around the SDK's ``/mcp`` handler: what the SDK's ``AuthenticationMiddleware`` with its
+    ``BearerAuthBackend`` would put in the scope (``auth``, ``user``), taken from the edge's principal.
 
-    def __init__(self, verifier: GateTokenVerifier) -> None:
-        super().__init__(verifier)
-        self.resource = verifier.resource
-        # token id -> (the principal it was built for, what the SDK middleware puts in the scope)
+    The same principal gets the same ``AuthenticatedUser`` back (the gate hands out one principal per
+    token state), so a request costs a dict lookup. No principal, or an expired one: the SDK's
+    ``UnauthenticatedUser``, which its ``RequireAuthMiddleware`` answers with 401 (fail closed).
+    """
+
+    def __init__(self, app: ASGIApp, resource: str) -> None:
+        self.app = app
+        self.resource = resource
+        # token id -> (the principal it was built for, what goes in the scope)
         self._users: dict[str, tuple[Principal, Authenticated]] = {}
 
-    async def authenticate(self, conn: HTTPConnection) -> Authenticated | None:
-        identity = conn.scope.get(IDENTITY_KEY)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["auth"], scope["user"] = self.authenticated(scope) or _UNAUTHENTICATED
+        await self.app(scope, receive, send)
+
+    def authenticated(self, scope: Scope) -> Authenticated | None:
+        identity = scope.get(IDENTITY_KEY)
         if not isinstance(identity, Principal):
-            log.info("MCP bearer refused: %s", "not seen by the edge" if identity is None else identity.code)
+            why = identity.code if isinstance(identity, Unauthenticated) else "not seen by the edge"
+            log.info("MCP bearer refused: %s", why)
             return None
-        if identity.expires_at < int(time.time()):  # the SDK's own expiry check, kept
+        if identity.expires_at < int(time.time()):  # the SDK backend's own expiry check, kept
             return None
         known = self._users.get(identity.token_id)
-        if known is not None and known[0] is identity:  # the gate hands out one principal per token state
+        if known is not None and known[0] is identity:
             return known[1]
-        token = bearer_from_headers(conn.scope.get("headers", []))
+        token = bearer_from_headers(scope.get("headers", []))
         if token is None:  # the edge identified this request from its header: cannot happen; fail closed
             return None
         access = access_token_for(identity, token, self.resource)
@@ -90,20 +102,20 @@ class EdgeBearerBackend(BearerAuthBackend):
         return answer
 
 
-def answer_bearer_from_edge(sdk_app: Starlette, verifier: GateTokenVerifier) -> None:
-    """Swap the SDK's bearer backend of ``sdk_app`` (built with ``verifier``) for :class:`EdgeBearerBackend`.
+_UNAUTHENTICATED = (AuthCredentials(), UnauthenticatedUser())
 
-    Raises if the SDK app does not authenticate the way this module expects: better no ``/mcp`` than one
-    whose authentication nobody checked.
+
+def sdk_mcp_endpoint(
+    session_manager: StreamableHTTPSessionManager, resource: str, resource_metadata_url: str
+) -> ASGIApp:
+    """The SDK's ``/mcp`` handler behind the SDK's own authorization layers, bearer identity from the edge.
+
+    The SDK's app wraps the same handler in a Starlette app (error and exception middleware, a router,
+    ``AuthenticationMiddleware``); in the daemon those jobs are done by its own app and the edge, so the
+    request goes straight to the layers that matter: the user in the scope (:class:`EdgeUser`), the
+    access token in the SDK's context (``AuthContextMiddleware``), 401 without a user
+    (``RequireAuthMiddleware``, with the resource metadata URL in its challenge).
     """
-    if sdk_app.middleware_stack is not None:
-        raise RuntimeError("the MCP SDK app already serves requests; its authentication can no longer change")
-    for index, middleware in enumerate(sdk_app.user_middleware):
-        backend: Any = middleware.kwargs.get("backend")
-        factory: Any = middleware.cls
-        if factory is AuthenticationMiddleware and isinstance(backend, BearerAuthBackend):
-            if backend.token_verifier is not verifier:
-                break
-            sdk_app.user_middleware[index] = Middleware(AuthenticationMiddleware, backend=EdgeBearerBackend(verifier))
-            return
-    raise RuntimeError("the MCP SDK app does not authenticate bearer tokens with the daemon's verifier")
+    handler = StreamableHTTPASGIApp(session_manager)
+    required = RequireAuthMiddleware(handler, [], AnyHttpUrl(resource_metadata_url))
+    return EdgeUser(AuthContextMiddleware(required), resource)
