@@ -3,7 +3,8 @@
 :class:`EdgeAuthentication` (pure ASGI, in front of ``/mcp`` and the bridges) reads the bearer token once,
 asks the gate who it speaks for, and leaves the answer — a :class:`~auth.principal.Principal` or an
 :class:`~auth.principal.Unauthenticated` refusal — in the request scope. Everything later reads it from
-there: the SDK's token verifier (through :func:`edge_identity_for`), ``tools/list`` filtering, the
+there: the SDK's bearer layers of ``/mcp`` (``mcp_server.mcp.verifier.EdgeUser``; its token verifier through
+:func:`edge_identity_for`), ``tools/list`` filtering, the
 decision of a ``tools/call``, the bridge routes. A route whose token arrives in the body (``/validate``)
 is its own edge and calls ``gate.identify`` itself, once.
 """
