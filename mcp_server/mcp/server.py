@@ -20,13 +20,13 @@ from mcp_server.daemon.context import DaemonContext
 from mcp_server.mcp.caller_presence import CallerPresence
 from mcp_server.mcp.enforcement import (
     GateMiddleware,
-    McpHttpGate,
     TokenSource,
     current_principal,
     identity_from_request,
     identity_from_token,
 )
 from mcp_server.mcp.event_store import RETRY_INTERVAL_MS, BoundedEventStore, EventOwnership
+from mcp_server.mcp.http_gate import McpHttpGate
 from mcp_server.mcp.hygiene import ProtocolHygiene
 from mcp_server.mcp.list_changed import FamilyToolLists
 from mcp_server.mcp.registry import ToolRegistry, ToolSpec

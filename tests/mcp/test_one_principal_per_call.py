@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from auth.gate import Principal
-from mcp_server.mcp.enforcement import INSUFFICIENT_SCOPE_ERROR_CODE
+from mcp_server.mcp.http_gate import INSUFFICIENT_SCOPE_ERROR_CODE
 from tests.mcp.conftest import StartDaemon
 from tests.mcp.mcp_test_support import READ_SCOPE, WRITE_SCOPE
 from tests.reliability.mcp_wire import McpWire
