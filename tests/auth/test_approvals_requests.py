@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+from auth_test_support import T0, Clocks
 
 from auth.approvals import MAX_GRANT_MINUTES, ApprovalBroker, ApprovalChangedError, ApprovalDecision, PendingApproval
 from auth.audit import AuditLog
@@ -18,22 +19,11 @@ from auth.prepared import PreparedRequest, prepare
 
 pytestmark = pytest.mark.anyio
 WAIT_SECONDS = 10.0
-T0 = 1_800_000_000.0
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class Clocks:
-    def __init__(self) -> None:
-        self.wall = T0
-        self.mono = 500.0
-
-    def advance(self, seconds: float) -> None:
-        self.wall += seconds
-        self.mono += seconds
 
 
 @pytest.fixture
