@@ -137,7 +137,30 @@ class BodyLimitMiddleware:
             response = http_error("malformed_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             await response(scope, receive, send)
             return
-        await self.app(scope, _replaying([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+        await self.app(scope, replaying(body, receive), send)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body (what arrived before a disconnect), or None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the already-read ``body`` once, then the connection's own messages."""
+    return _replaying([{"type": "http.request", "body": body, "more_body": False}], receive)
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

@@ -22,7 +22,7 @@ from auth.gate import Decision, Gate
 from auth.principal import Principal
 from auth.scopes import Tier
 from mcp_server.daemon.edge import identity_of
-from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep
+from mcp_server.daemon.http import MAX_JSON_DEPTH, json_too_deep, read_body, replaying
 from mcp_server.errors import (
     JSONRPC_INSUFFICIENT_SCOPE,
     JSONRPC_TOO_MANY_SESSIONS,
@@ -83,10 +83,10 @@ class McpHttpGate:
                 await self.app(scope, receive, send)  # the SDK answers 401 from the headers alone
                 return
             small = declared is not None and declared <= REFUSED_BODY_PEEK_BYTES
-            body = await _read_body(receive, REFUSED_BODY_PEEK_BYTES) if small else None
+            body = await read_body(receive, REFUSED_BODY_PEEK_BYTES) if small else None
             await self._unauthorized(principal.code, _request_id(body) if body else None)(send)
             return
-        body = await _read_body(receive, MAX_MCP_BODY_BYTES)
+        body = await read_body(receive, MAX_MCP_BODY_BYTES)
         if body is None:
             await _json(send, http_status("request_too_large"), {"error": "request_too_large"})
             return
@@ -99,15 +99,7 @@ class McpHttpGate:
         if refusal is not None:
             await refusal(send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay = replaying(body, receive)
         if self.sessions is None or head.has_session or head.modern:
             # Only a handshake-era request without a session id can open a session (the SDK never opens
             # one for the 2026-07-28 protocol): nothing to reserve for the others.
@@ -239,24 +231,6 @@ class _RequestHead(NamedTuple):
             method.decode("latin-1") if method is not None else None,
             decode_header_value(name.decode("latin-1")) if name is not None else None,
         )
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None as soon as it passes ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _parse_error(message: str) -> dict[str, Any]:

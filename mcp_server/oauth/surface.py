@@ -19,13 +19,14 @@ import anyio
 from mcp.server.auth.routes import create_auth_routes, validate_issuer_url
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.oauth_store import Consent, OAuthStore
 from auth.scopes import Tier, parse_tier, validate_scope
 from auth.untrusted import neutralise
 from mcp_server.daemon.admin_socket import current_channel
 from mcp_server.daemon.context import DaemonContext
+from mcp_server.daemon.http import read_body, replaying
 from mcp_server.errors import http_status
 from mcp_server.oauth.consent_page import CONSENT_PATH, ConsentWaiters, consent_routes
 from mcp_server.oauth.provider import AgentAuthProvider
@@ -51,17 +52,11 @@ class ResourceCheck:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_TOKEN_FORM_BYTES or not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive, MAX_TOKEN_FORM_BYTES)
+        if body is None:
+            refused = b'{"error":"invalid_request","error_description":"token requests are limited to 64 KiB"}'
+            await _json(send, http_status("invalid_request"), refused)
+            return
         try:
             form = parse_qs(body.decode("ascii"), max_num_fields=50)
         except (UnicodeDecodeError, ValueError):
@@ -70,16 +65,7 @@ class ResourceCheck:
             refused = b'{"error":"invalid_target","error_description":"tokens are for this /mcp only"}'
             await _json(send, http_status("invalid_target"), refused)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 async def _json(send: Send, status: int, body: bytes) -> None:

@@ -177,6 +177,21 @@ async def test_tokens_for_another_resource_are_refused(
     assert await family_count(daemon) == 0
 
 
+async def test_an_oversized_token_request_is_refused_whole_not_cut_short(
+    daemon: RunningDaemon, client: RawClient, http: httpx2.AsyncClient
+) -> None:
+    """A form past 64 KiB is refused; it is never truncated and handed on (the resource check reads it whole)."""
+    code = await client.authorized_code()
+    form = {"grant_type": "authorization_code", "code": code, "padding": "x" * (64 * 1024)}
+    response = await http.post(f"{daemon.url}/token", data=form)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "token requests are limited to 64 KiB",
+    }
+    assert await family_count(daemon) == 0
+
+
 # --- the consent page ------------------------------------------------------------------------------
 
 
